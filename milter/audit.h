@@ -1,0 +1,49 @@
+/*
+ * audit.h - the tamper-evident audit log (Pasal 22, 26).
+ *
+ * One JSON object per line; each carries "prev", the SHA-256 (hex) of the
+ * previous line's bytes (without its newline), so an edited, deleted or
+ * reordered record breaks the chain. Writers in many threads and processes
+ * serialize on a mutex and an flock(2) of the file; each write re-reads the
+ * last line under the lock. A write failure is returned to the caller, who
+ * applies on_error: no mail is signed without its record.
+ */
+#ifndef SEGEL_AUDIT_H
+#define SEGEL_AUDIT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util.h"
+
+struct audit_rec {
+	const char *event;	/* "sign", "refuse", "verify", "import",
+				   "revoke", "reload", ... */
+	const char *queue_id;
+	const char *message_id;
+	const char *role;	/* "outbound", "inbound", "admin" */
+	const char *sender;
+	const char *login;
+	const char *cert_serial;
+	const char *result;	/* "signed", "pass", "550 5.7.1", ... */
+	const char *reason;
+	const char *client_addr;
+	const char *unit;	/* signer's OU, for reports */
+};
+
+struct audit;
+
+/* Opens (creating 0640) path. NULL with err set on failure. */
+struct audit *audit_open(const char *path, struct sbuf *err);
+void audit_close(struct audit *);
+/* Appends one record. 0, or -1 with errno set. Thread-safe. */
+int audit_write(struct audit *, const struct audit_rec *);
+
+/*
+ * Walks the chain of path (and its rotated predecessors path.1, ...).
+ * Returns 0 when intact; otherwise 1 and describes the first broken record
+ * (file and line) in err.
+ */
+int audit_verify(const char *path, struct sbuf *err);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * authres.h - RFC 8601 Authentication-Results: formatting our smime result
+ * (RFC 7281) and finding the authserv-id of incoming fields.
+ */
+#ifndef SEGEL_AUTHRES_H
+#define SEGEL_AUTHRES_H
+
+#include <stdbool.h>
+
+#include "verify.h"
+
+/* "none", "pass", "fail", "policy", "neutral", "temperror", "permerror". */
+const char *ar_result_name(enum ar_result);
+
+/*
+ * The header value (what follows "Authentication-Results:"), e.g.
+ * " mail.example; smime=pass (signature valid; signer Sari)
+ * body.smime-identifier=sari@x ..." folded with "\n\t" for libmilter,
+ * values quoted where RFC 8601 requires. Caller frees.
+ */
+char *authres_format(const char *authserv_id, const struct verify_result *);
+
+/*
+ * Extracts the authserv-id of an incoming field value (CFWS and comments
+ * skipped, token or quoted-string). Caller frees; NULL when unparseable.
+ */
+char *authres_servid(const char *value);
+/* True when value's authserv-id equals ours (case-insensitive). */
+bool authres_is_ours(const char *value, const char *authserv_id);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * pki.h - the trust anchors and revocation data, built once per
+ * configuration load and then shared read-only between threads.
+ *
+ * pki_load() reads pki.trust_file (PEM, one or more CA certificates) and
+ * every CRL in pki.crl_dir (PEM or DER, one per file). When CRLs are present
+ * the store checks revocation of the whole chain (X509_V_FLAG_CRL_CHECK|
+ * CRL_CHECK_ALL); an issuer for which no CRL is known is accepted (no CRL
+ * is published for it), and an expired CRL still counts for the serials it
+ * lists (logged as a warning at load). Purpose: S/MIME signing.
+ */
+#ifndef SEGEL_PKI_H
+#define SEGEL_PKI_H
+
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "conf.h"
+#include "diag.h"
+
+struct pki {
+	X509_STORE *store;		/* trust anchors + CRLs + flags */
+	STACK_OF(X509) *anchors;	/* the certificates of trust_file */
+	STACK_OF(X509_CRL) *crls;	/* the CRLs of crl_dir */
+};
+
+/* Returns NULL (problems in d) when trust_file cannot be used. */
+struct pki *pki_load(const struct conf *, struct diag *d);
+void pki_free(struct pki *);
+
+/*
+ * Verifies cert with the untrusted chain at time t (0: now) for S/MIME
+ * signing. Returns the X509_V_ERR_* code (X509_V_OK on success).
+ */
+int pki_verify_cert(const struct pki *, X509 *cert, STACK_OF(X509) *chain,
+    time_t t);
+/* True when cert's serial is listed by a CRL of its issuer in pki. */
+int pki_is_revoked(const struct pki *, X509 *cert);
+
+#endif

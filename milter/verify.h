@@ -1,0 +1,51 @@
+/*
+ * verify.h - verification of incoming S/MIME signatures (RFC 8551/8550)
+ * and the RFC 7281 result.
+ *
+ * Signatures are looked for where a mail client shows one as covering the
+ * message: a top-level multipart/signed; a top-level application/pkcs7-mime
+ * or x-pkcs7-mime signed-data (also without smime-type); a multipart/signed
+ * that is the first part of a top-level multipart/mixed. Parsed with GMime,
+ * verified with OpenSSL CMS on the exact received bytes canonicalized to
+ * CRLF, never re-serialized.
+ */
+#ifndef SEGEL_VERIFY_H
+#define SEGEL_VERIFY_H
+
+#include <time.h>
+
+#include "msgbuf.h"
+#include "pki.h"
+
+enum ar_result {
+	AR_NONE,		/* not signed */
+	AR_PASS,
+	AR_FAIL,
+	AR_POLICY,
+	AR_NEUTRAL,
+	AR_TEMPERROR,
+	AR_PERMERROR,
+	AR_SKIP			/* cannot be checked (encrypted): no result */
+};
+
+struct verify_result {
+	enum ar_result result;
+	char *comment;		/* plain words, without parentheses */
+	char *identifier;	/* signer address, lower-case, or NULL */
+	char *part;		/* IMAP section of the signature part, or NULL */
+	char *serial;		/* upper-case hex, or NULL */
+	char *issuer;		/* RFC 2253 DN, or NULL */
+	char *signer_name;	/* subject CN (and O), or NULL */
+};
+
+/*
+ * headers: the message's header block as "Name: value\r\n" lines (only the
+ * Content-* fields matter); body: the body as received. from_addr: the
+ * normalized From address or NULL. now: arrival time. Always fills res
+ * (AR_NONE when no signature); returns 0, or -1 on an internal failure.
+ */
+int smime_verify(const struct pki *, const char *headers, struct msgbuf *body,
+    const char *from_addr, time_t now, struct verify_result *res);
+void verify_result_free(struct verify_result *);
+
+#endif
