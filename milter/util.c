@@ -44,7 +44,7 @@ xreallocarray(void *p, size_t n, size_t sz)
 {
 	if (sz != 0 && n > (size_t)-1 / sz)
 		oom();
-	p = realloc(p, n * sz ? n * sz : 1);
+	p = realloc(p, n * sz != 0 ? n * sz : 1);
 	if (p == NULL)
 		oom();
 	return p;
