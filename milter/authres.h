@@ -16,13 +16,18 @@ const char *ar_result_name(enum ar_result);
  * The header value (what follows "Authentication-Results:"), e.g.
  * " mail.example; smime=pass (signature valid; signer Sari)
  * body.smime-identifier=sari@x ..." folded with "\n\t" for libmilter,
- * values quoted where RFC 8601 requires. Caller frees.
+ * values quoted where RFC 8601 requires. Comments and values are bounded
+ * (over-long issuer/identifier properties are left out) so that every line
+ * stays under 998 characters. AR_SKIP (nothing could be checked) is written
+ * as the RFC 8601 no-result form " id; none (reason)". Caller frees.
  */
 char *authres_format(const char *authserv_id, const struct verify_result *);
 
 /*
  * Extracts the authserv-id of an incoming field value (CFWS and comments
- * skipped, token or quoted-string). Caller frees; NULL when unparseable.
+ * skipped, token or quoted-string; folding with LF or CRLF allowed).
+ * Lenient about what follows the id, so that a malformed forgery naming our
+ * id is still recognized. Caller frees; NULL when unparseable.
  */
 char *authres_servid(const char *value);
 /* True when value's authserv-id equals ours (case-insensitive). */

@@ -1,0 +1,249 @@
+/*
+ * test_authres.c - Authentication-Results writer and authserv-id parser.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authres.h"
+#include "util.h"
+
+#define ID "mail.tanjungpinangkota.go.id"
+
+struct fmt_case {
+	const char *name;
+	struct verify_result r;
+	const char *want;
+};
+
+static const struct fmt_case fmt_cases[] = {
+	{ "pass, every property",
+	  { AR_PASS, "signature valid; signer Sari, Pemerintah Provinsi Kepulauan Riau",
+	    "sari@kepriprov.go.id", "2", "4F1A03", "CN=BSrE CA,O=BSSN,C=ID",
+	    "Sari, Pemerintah Provinsi Kepulauan Riau" },
+	  " " ID ";\n\tsmime=pass (signature valid; signer Sari, Pemerintah "
+	  "Provinsi Kepulauan Riau)\n\tbody.smime-identifier=sari@kepriprov.go.id"
+	  "\n\tbody.smime-part=2\n\tbody.smime-serial=4F1A03"
+	  "\n\tbody.smime-issuer=\"CN=BSrE CA,O=BSSN,C=ID\"" },
+	{ "fail",
+	  { AR_FAIL, "signature does not match content", "a@b.example", "1.2",
+	    NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=fail (signature does not match content)"
+	  "\n\tbody.smime-identifier=a@b.example\n\tbody.smime-part=1.2" },
+	{ "policy",
+	  { AR_POLICY, "weak digest SHA-1", NULL, NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=policy (weak digest SHA-1)" },
+	{ "neutral", { AR_NEUTRAL, NULL, NULL, NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=neutral" },
+	{ "temperror", { AR_TEMPERROR, "x", NULL, NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=temperror (x)" },
+	{ "permerror", { AR_PERMERROR, "", NULL, NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=permerror" },
+	{ "none", { AR_NONE, "not signed", NULL, NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=none (not signed)" },
+	{ "skip is no-result",
+	  { AR_SKIP, "encrypted, cannot be checked", NULL, NULL, NULL, NULL, NULL },
+	  " " ID "; none (encrypted, cannot be checked)" },
+	{ "comment escaping",
+	  { AR_FAIL, "a (b) c\\d\r\ne\x01\xc3\xa9", NULL, NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=fail (a \\(b\\) c\\\\d  e??" "?)" },
+	{ "issuer with quotes and backslash",
+	  { AR_PASS, NULL, NULL, NULL, "01", "CN=A \\\"B\\\",O=x", NULL },
+	  " " ID ";\n\tsmime=pass\n\tbody.smime-serial=01"
+	  "\n\tbody.smime-issuer=\"CN=A \\\\\\\"B\\\\\\\",O=x\"" },
+	{ "serial without issuer is dropped",
+	  { AR_PASS, NULL, NULL, NULL, "01", NULL, NULL },
+	  " " ID ";\n\tsmime=pass" },
+	{ "local part that is not a dot-atom",
+	  { AR_PASS, NULL, "john doe@example.com", NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=pass\n\tbody.smime-identifier=\"john doe\"@example.com" },
+	{ "local part with dots and plus",
+	  { AR_PASS, NULL, "a.b+c@example.com", NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=pass\n\tbody.smime-identifier=a.b+c@example.com" },
+	{ "identifier without @ is a value",
+	  { AR_PASS, NULL, "no address", NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=pass\n\tbody.smime-identifier=\"no address\"" },
+	{ "quote in local part",
+	  { AR_PASS, NULL, "a\"b@example.com", NULL, NULL, NULL, NULL },
+	  " " ID ";\n\tsmime=pass\n\tbody.smime-identifier=\"a\\\"b\"@example.com" },
+};
+
+START_TEST(test_format)
+{
+	const struct fmt_case *c = &fmt_cases[_i];
+	char *got = authres_format(ID, &c->r);
+
+	ck_assert_msg(strcmp(got, c->want) == 0, "%s:\n got [%s]\nwant [%s]",
+	    c->name, got, c->want);
+	free(got);
+}
+END_TEST
+
+START_TEST(test_format_quoted_servid)
+{
+	struct verify_result r = { AR_PASS, NULL, NULL, NULL, NULL, NULL, NULL };
+	char *got = authres_format("odd id", &r);
+
+	ck_assert_str_eq(got, " \"odd id\";\n\tsmime=pass");
+	free(got);
+}
+END_TEST
+
+/* Hostile, very long certificate fields: every line stays < 998. */
+START_TEST(test_format_long)
+{
+	struct verify_result r = { AR_PASS, NULL, NULL, "2", "AB", NULL, NULL };
+	char *big = xmalloc(5000), *got, *line, *save = NULL;
+
+	memset(big, 'x', 4999);
+	big[4999] = '\0';
+	r.comment = big;
+	r.issuer = big;
+	r.identifier = big;
+	got = authres_format(ID, &r);
+	ck_assert_ptr_null(strstr(got, "smime-issuer"));
+	ck_assert_ptr_nonnull(strstr(got, "smime-part=2"));
+	for (line = strtok_r(got, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		ck_assert_uint_lt(strlen(line), 998);
+	free(got);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_result_names)
+{
+	ck_assert_str_eq(ar_result_name(AR_NONE), "none");
+	ck_assert_str_eq(ar_result_name(AR_PASS), "pass");
+	ck_assert_str_eq(ar_result_name(AR_FAIL), "fail");
+	ck_assert_str_eq(ar_result_name(AR_POLICY), "policy");
+	ck_assert_str_eq(ar_result_name(AR_NEUTRAL), "neutral");
+	ck_assert_str_eq(ar_result_name(AR_TEMPERROR), "temperror");
+	ck_assert_str_eq(ar_result_name(AR_PERMERROR), "permerror");
+}
+END_TEST
+
+struct parse_case {
+	const char *value;
+	const char *id;		/* NULL: unparseable */
+	bool ours;
+};
+
+static const struct parse_case parse_cases[] = {
+	{ " mail.tanjungpinangkota.go.id; smime=pass", ID, true },
+	{ "mail.tanjungpinangkota.go.id;smime=pass", ID, true },
+	{ " MAIL.TanjungPinangKota.GO.ID; smime=pass", "MAIL.TanjungPinangKota.GO.ID", true },
+	{ " (forged) mail.tanjungpinangkota.go.id; smime=pass", ID, true },
+	{ " (a (nested \\) comment) here)\r\n\t mail.tanjungpinangkota.go.id;", ID, true },
+	{ " \"mail.tanjungpinangkota.go.id\"; smime=pass", ID, true },
+	{ " \"mail.tanjungpinangkota\\.go.id\"; x", ID, true },
+	{ " mail.tanjungpinangkota.go.id 1; smime=pass", ID, true },
+	{ " mail.tanjungpinangkota.go.id (c) 1 (d); smime=pass", ID, true },
+	{ "\r\n mail.tanjungpinangkota.go.id;\r\n\tsmime=pass", ID, true },
+	{ "\n\tmail.tanjungpinangkota.go.id\n\t;\n\tsmime=pass", ID, true },
+	{ " mail.tanjungpinangkota.go.id; none", ID, true },
+	{ " mail.tanjungpinangkota.go.id", ID, true },
+	/* malformed, but still a claim to be us: removed */
+	{ " mail.tanjungpinangkota.go.id smime=pass", ID, true },
+	{ " mail.tanjungpinangkota.go.id(c);", ID, true },
+	{ " mx.google.com; dkim=pass", "mx.google.com", false },
+	{ " tanjungpinangkota.go.id; smime=pass", "tanjungpinangkota.go.id", false },
+	{ " mail.tanjungpinangkota.go.id.evil; smime=pass",
+	  "mail.tanjungpinangkota.go.id.evil", false },
+	{ " \"mail.tanjungpinangkota.go.id \"; x", "mail.tanjungpinangkota.go.id ", false },
+	{ "", NULL, false },
+	{ "   \r\n\t ", NULL, false },
+	{ "; smime=pass", NULL, false },
+	{ " (unterminated comment mail.tanjungpinangkota.go.id;", NULL, false },
+	{ " ) mail.tanjungpinangkota.go.id;", NULL, false },
+	{ " \"unterminated", NULL, false },
+	{ " \"\"; x", NULL, false },
+	{ " \"a\\", NULL, false },
+	{ " (a\\", NULL, false },
+	{ " @@@", NULL, false },
+	{ " mail.tanjungpinangkota.go.id/x; smime=pass", NULL, false },
+	{ " \x01\x02\xff", NULL, false },
+};
+
+START_TEST(test_parse)
+{
+	const struct parse_case *c = &parse_cases[_i];
+	char *id = authres_servid(c->value);
+
+	if (c->id == NULL)
+		ck_assert_msg(id == NULL, "case %d [%s]: got [%s]", _i,
+		    c->value, id);
+	else
+		ck_assert_msg(id != NULL && strcmp(id, c->id) == 0,
+		    "case %d [%s]: got [%s] want [%s]", _i, c->value,
+		    id ? id : "(null)", c->id);
+	ck_assert_msg(authres_is_ours(c->value, ID) == c->ours,
+	    "case %d [%s]: is_ours", _i, c->value);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_parse_null_and_long)
+{
+	size_t n = 200000;
+	char *v = xmalloc(n + 64);
+
+	ck_assert_ptr_null(authres_servid(NULL));
+	ck_assert(!authres_is_ours(NULL, ID));
+	ck_assert(!authres_is_ours(" x;", NULL));
+	/* a very long comment, then our id */
+	memset(v, '(', n / 2);
+	memset(v + n / 2, ')', n / 2);
+	strcpy(v + n, " " ID "; smime=pass");
+	ck_assert(authres_is_ours(v, ID));
+	/* a very long token */
+	memset(v, 'a', n);
+	strcpy(v + n, "; x");
+	ck_assert(!authres_is_ours(v, ID));
+	free(v);
+}
+END_TEST
+
+/* What we write, we read back as ours. */
+START_TEST(test_roundtrip)
+{
+	const struct fmt_case *c = &fmt_cases[_i];
+	char *got = authres_format(ID, &c->r);
+
+	ck_assert(authres_is_ours(got, ID));
+	ck_assert(authres_is_ours(got, "Mail.TanjungpinangKota.go.id"));
+	ck_assert(!authres_is_ours(got, "example.com"));
+	free(got);
+}
+END_TEST
+
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *
+authres_suite(void)
+{
+	Suite *s = suite_create("authres");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_format, 0, NELEM(fmt_cases));
+	tcase_add_test(tc, test_format_quoted_servid);
+	tcase_add_test(tc, test_format_long);
+	tcase_add_test(tc, test_result_names);
+	tcase_add_loop_test(tc, test_parse, 0, NELEM(parse_cases));
+	tcase_add_test(tc, test_parse_null_and_long);
+	tcase_add_loop_test(tc, test_roundtrip, 0, NELEM(fmt_cases));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(authres_suite());
+	int nfail;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nfail = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
