@@ -8,6 +8,13 @@
  * CRL_CHECK_ALL); an issuer for which no CRL is known is accepted (no CRL
  * is published for it), and an expired CRL still counts for the serials it
  * lists (logged as a warning at load). Purpose: S/MIME signing.
+ *
+ * Both exceptions are made by the store's verify callback, which clears
+ * X509_V_ERR_UNABLE_TO_GET_CRL, X509_V_ERR_CRL_HAS_EXPIRED and
+ * X509_V_ERR_CRL_NOT_YET_VALID; every other error stands. A CRL file that
+ * cannot be read is a DIAG_ERROR naming it (the others still load).
+ * pki_verify_cert() uses its own X509_STORE_CTX and never changes the store,
+ * so one struct pki may be used by many threads at once.
  */
 #ifndef SEGEL_PKI_H
 #define SEGEL_PKI_H
