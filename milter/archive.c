@@ -1,0 +1,151 @@
+/*
+ * archive.c - atomic copies of signed messages (see archive.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+
+/* Creates DIR/YYYY/MM/DD step by step; returns the day folder. */
+static char *
+archive_day_dir(const char *dir, const struct tm *tm, struct sbuf *err)
+{
+	char *path = xstrdup(dir), *next;
+	int parts[3] = { tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		next = xasprintf(i == 0 ? "%s/%04d" : "%s/%02d", path,
+		    parts[i]);
+		free(path);
+		path = next;
+		if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+			sbuf_printf(err, "mkdir %s: %s", path, strerror(errno));
+			free(path);
+			return NULL;
+		}
+	}
+	return path;
+}
+
+static void
+safe_copy(char *dst, size_t n, const char *src)
+{
+	size_t i = 0;
+
+	for (; src != NULL && *src != '\0' && i + 1 < n; src++) {
+		unsigned char ch = (unsigned char)*src;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+		    ch == '@' || ch == '_')
+			dst[i++] = (char)ch;
+		else if (ch != '<' && ch != '>')
+			dst[i++] = '_';
+	}
+	dst[i] = '\0';
+	if (i == 0)
+		snprintf(dst, n, "none");
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+write_body(int fd, const struct msgbuf *body)
+{
+	char buf[65536];
+	off_t off = 0;
+	ssize_t r;
+
+	while ((r = msgbuf_pread(body, buf, sizeof(buf), off)) > 0) {
+		if (write_all(fd, buf, (size_t)r) != 0)
+			return -1;
+		off += r;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+int
+archive_store(const char *dir, time_t when, const char *queue_id,
+    const char *message_id, const char *headers, const struct msgbuf *body,
+    char **path_out, struct sbuf *err)
+{
+	char stamp[32], qid[64], mid[160];
+	char *day = NULL, *tmp = NULL, *final = NULL;
+	struct tm tm;
+	int fd = -1, dfd = -1, r = -1;
+
+	gmtime_r(&when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	safe_copy(qid, sizeof(qid), queue_id);
+	safe_copy(mid, sizeof(mid), message_id);
+	if ((day = archive_day_dir(dir, &tm, err)) == NULL)
+		goto out;
+	final = xasprintf("%s/%s_%s_%s.eml", day, stamp, qid, mid);
+	tmp = xasprintf("%s/.tmp.%s.XXXXXX", day, qid);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		sbuf_printf(err, "create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	if (fchmod(fd, 0640) != 0 ||
+	    write_all(fd, headers, strlen(headers)) != 0 ||
+	    write_all(fd, "\r\n", 2) != 0 || write_body(fd, body) != 0 ||
+	    fsync(fd) != 0) {
+		sbuf_printf(err, "write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		sbuf_printf(err, "close %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	/* Never replace an existing archive copy. */
+	if (link(tmp, final) != 0) {
+		sbuf_printf(err, "link %s: %s", final, strerror(errno));
+		goto out;
+	}
+	if ((dfd = open(day, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(dfd) != 0) {
+		sbuf_printf(err, "fsync %s: %s", day, strerror(errno));
+		goto out;
+	}
+	if (path_out != NULL) {
+		*path_out = final;
+		final = NULL;
+	}
+	r = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(final);
+	free(day);
+	return r;
+}

@@ -1,0 +1,24 @@
+/*
+ * archive.h - the archive of signed originals (Pasal 12 (1)).
+ *
+ * archive_store() writes header block + CRLF + body to
+ * DIR/YYYY/MM/DD/YYYYMMDDTHHMMSSZ_QUEUEID_MESSAGEID.eml (Message-ID reduced
+ * to safe characters), through a temporary file that is fsync'ed and then
+ * renamed, and the folder fsync'ed: a crash leaves either the whole file or
+ * none. Files are 0640.
+ */
+#ifndef SEGEL_ARCHIVE_H
+#define SEGEL_ARCHIVE_H
+
+#include <time.h>
+
+#include "msgbuf.h"
+#include "util.h"
+
+/* headers: "Name: value\r\n" lines. Returns 0, or -1 with err set. The
+ * archived file's path is stored in *path_out when not NULL (caller frees). */
+int archive_store(const char *dir, time_t when, const char *queue_id,
+    const char *message_id, const char *headers, const struct msgbuf *body,
+    char **path_out, struct sbuf *err);
+
+#endif
