@@ -41,8 +41,9 @@ enum cert_status {
 struct cert_entry {
 	char *address;		/* lower-case */
 	char *file;		/* path of the .p12 */
-	X509 *cert;		/* NULL when broken */
-	EVP_PKEY *key;		/* NULL when broken */
+	X509 *cert;		/* NULL when the file could not be decoded */
+	EVP_PKEY *key;		/* NULL when the file could not be decoded;
+				   use only when status is CERT_OK */
 	STACK_OF(X509) *chain;	/* intermediates, without the root */
 	enum cert_status status;	/* as of load, time checks excluded */
 	char *problem;		/* plain words when status != CERT_OK */
@@ -75,5 +76,26 @@ const char *cert_status_name(enum cert_status);
 
 /* Reads cert_dir/revoked.list; true when cert (serial+issuer) is listed. */
 bool certstore_locally_revoked(const char *cert_dir, X509 *cert);
+/* The same, as "revoked locally on TIME: REASON" (caller frees), or NULL. */
+char *certstore_local_reason(const char *cert_dir, X509 *cert);
+
+/*
+ * Pieces of the load shared with segelctl import (same checks as the
+ * daemon). certstore_decode() reads a PKCS#12 file (legacy ones included):
+ * 0 and the caller owns *cert, *key, *ca; or -1 with a reason in why.
+ * certstore_validate() checks a decoded entry (address, file, cert, key
+ * set) against c and p, filling the descriptive fields and chain and
+ * setting status and problem;
+ * time is not judged (see certstore_lookup). ca: the file's CA certificates.
+ */
+int certstore_decode(const char *p12path, const char *pass, X509 **cert,
+    EVP_PKEY **key, STACK_OF(X509) **ca, char *why, size_t whylen);
+void certstore_validate(struct cert_entry *e, STACK_OF(X509) *ca,
+    const struct conf *c, const struct pki *p);
+/* True when x names addr (SAN rfc822Name or subject emailAddress; any case). */
+bool certstore_names_address(X509 *x, const char *addr);
+/* Upper-case hex serial; RFC 2253 name. Caller frees. */
+char *certstore_serial_hex(X509 *x);
+char *certstore_name_rfc2253(const X509_NAME *nm);
 
 #endif
