@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -60,6 +61,8 @@ static void check_socket(struct loadctx *, struct conf *,
     const config_setting_t *, const char *);
 static void check_user(struct loadctx *, struct conf *,
     const config_setting_t *, const char *);
+static void check_group(struct loadctx *, struct conf *,
+    const config_setting_t *, const char *);
 static void check_enum(struct loadctx *, struct conf *,
     const config_setting_t *, const char *);
 static void check_tlsver(struct loadctx *, struct conf *,
@@ -78,6 +81,7 @@ static const struct conf_key conf_schema[] = {
 	{ "authserv_id", C_STRING, "mail.tanjungpinangkota.go.id", OFF(authserv_id), check_servid },
 	{ "socket", C_STRING, "unix:/run/segel/segel.sock", OFF(socket), check_socket },
 	{ "user", C_STRING, "segel", OFF(user), check_user },
+	{ "socket_group", C_STRING, "", OFF(socket_group), check_group },
 	{ "on_error", C_ENUM, "tempfail", OFF(on_error), check_enum },
 	{ "log_level", C_ENUM, "info", OFF(log_level), check_enum },
 	{ "pki", C_GROUP, NULL, NOOFF, NULL },
@@ -317,6 +321,14 @@ check_user(struct loadctx *lc, struct conf *c, const config_setting_t *s,
 {
 	if (c->user[0] != '\0' && getpwnam(c->user) == NULL)
 		conf_err(lc, s, key, "no such user \"%s\"", c->user);
+}
+
+static void
+check_group(struct loadctx *lc, struct conf *c, const config_setting_t *s,
+    const char *key)
+{
+	if (c->socket_group[0] != '\0' && getgrnam(c->socket_group) == NULL)
+		conf_err(lc, s, key, "no such group \"%s\"", c->socket_group);
 }
 
 static void
@@ -703,6 +715,7 @@ conf_free(struct conf *c)
 	free(c->authserv_id);
 	free(c->socket);
 	free(c->user);
+	free(c->socket_group);
 	free(c->trust_file);
 	free(c->crl_dir);
 	free(c->cert_dir);

@@ -46,6 +46,7 @@ struct conf {
 	char *authserv_id;
 	char *socket;
 	char *user;		/* "" means do not change user */
+	char *socket_group;	/* group of a unix socket, "" = user's */
 	enum on_error on_error;
 	int log_level;		/* syslog priority: LOG_ERR .. LOG_DEBUG */
 

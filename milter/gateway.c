@@ -1,0 +1,347 @@
+/*
+ * gateway.c - the end-of-message decision (see gateway.h): strip forged
+ * results, decide the role, sign or verify, and record it (audit, archive).
+ *
+ * Failure rule: when policy says sign, any failure (signing, archive, audit)
+ * tempfails; mail is never passed on unsigned because something broke.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "archive.h"
+#include "authres.h"
+#include "gateway.h"
+#include "log.h"
+#include "smime_sign.h"
+#include "verify.h"
+
+static void
+plan_edit(struct plan *p, enum edit_op op, const char *name, int index,
+    const char *value)
+{
+	struct edit *e;
+
+	p->edits = xreallocarray(p->edits, p->n_edits + 1, sizeof(*p->edits));
+	e = &p->edits[p->n_edits++];
+	e->op = op;
+	e->name = xstrdup(name);
+	e->index = index;
+	e->value = value ? xstrdup(value) : NULL;
+}
+
+void
+plan_free(struct plan *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n_edits; i++) {
+		free(p->edits[i].name);
+		free(p->edits[i].value);
+	}
+	free(p->edits);
+	msgbuf_free(p->new_body);
+	free(p->action);
+	free(p->cert_serial);
+	free(p->result);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+plan_refuse(struct plan *p, const struct reply *r, const char *action)
+{
+	p->verdict = r->rcode[0] == '4' ? V_TEMPFAIL : V_REJECT;
+	p->reply = *r;
+	free(p->action);
+	p->action = xasprintf("refused: %s", action);
+}
+
+static void
+plan_internal(struct plan *p, const struct conf *c, const char *what,
+    bool signing)
+{
+	struct reply r;
+
+	/* on_error=accept never lets mail that should be signed out unsigned. */
+	if (c->on_error == ON_ERROR_ACCEPT && !signing) {
+		free(p->action);
+		p->action = xasprintf("accepted after error: %s", what);
+		return;
+	}
+	policy_internal_error(c, &r);
+	plan_refuse(p, &r, what);
+}
+
+static void
+strip_forged(struct plan *p, const struct msgctx *m)
+{
+	size_t i;
+
+	/* From the highest index down, so earlier indexes stay valid. */
+	for (i = m->n_ar_ours; i > 0; i--)
+		plan_edit(p, EDIT_CHANGE, "Authentication-Results",
+		    m->ar_ours[i - 1], NULL);
+}
+
+static int
+audit_rec(struct runtime *rt, const char *event, const char *qid,
+    const struct msgctx *m, const char *role, const struct sess_facts *f,
+    const char *serial, const char *result, const char *reason,
+    const char *client, const char *unit)
+{
+	struct audit_rec r = { event, qid, m->message_id, role,
+	    m->from_value, f->login, serial, result, reason, client, unit };
+
+	if (rt->audit == NULL)
+		return 0;
+	return audit_write(rt->audit, &r);
+}
+
+/* The A-R pass a verified inbound copy would carry, for local recipients. */
+static char *
+internal_authres(const struct conf *c, const struct cert_entry *e)
+{
+	struct verify_result r;
+	char *v;
+
+	memset(&r, 0, sizeof(r));
+	r.result = AR_PASS;
+	r.identifier = e->address;
+	r.part = (char *)"2";
+	r.serial = e->serial_hex;
+	r.issuer = e->issuer;
+	r.comment = xasprintf("signature valid; signed by this gateway for %s",
+	    e->subject_cn ? e->subject_cn : e->address);
+	v = authres_format(c->authserv_id, &r);
+	free(r.comment);
+	return v;
+}
+
+static void
+do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
+    const char *qid, const char *client, const struct cert_entry *e,
+    struct plan *p)
+{
+	const struct conf *c = rt->conf;
+	struct sign_req req = { m->content_headers.s ? m->content_headers.s : "",
+	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold };
+	struct sign_out out = { NULL, NULL };
+	struct sbuf err;
+	char *hdrs = NULL, *ar;
+	size_t i;
+
+	sbuf_init(&err);
+	p->cert_serial = xstrdup(e->serial_hex);
+	if (smime_sign(&req, &out, &err) != 0) {
+		log_msg(LOG_ERR, "%s: signing failed: %s", qid, err.s ? err.s : "?");
+		plan_internal(p, c, "signing failed", true);
+		goto out;
+	}
+	if (c->archive_dir != NULL) {
+		hdrs = msgctx_signed_headers(m, out.content_type);
+		if (archive_store(c->archive_dir, time(NULL), qid, m->message_id,
+		    hdrs, out.body, NULL, &err) != 0) {
+			log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
+			plan_internal(p, c, "archive failed", true);
+			goto out;
+		}
+	}
+	if (audit_rec(rt, "sign", qid, m, p->role, f, e->serial_hex, "signed",
+	    NULL, client, e->unit) != 0) {
+		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+		plan_internal(p, c, "audit log write failed", true);
+		goto out;
+	}
+	for (i = m->n_content_refs; i > 0; i--)
+		plan_edit(p, EDIT_CHANGE, m->content_refs[i - 1].name,
+		    m->content_refs[i - 1].index, NULL);
+	if (!m->has_mime_version)
+		plan_edit(p, EDIT_ADD, "MIME-Version", 0, "1.0");
+	plan_edit(p, EDIT_ADD, "Content-Type", 0, out.content_type);
+	if (m->n_rcpt_domain > 0) {
+		ar = internal_authres(c, e);
+		plan_edit(p, EDIT_INSERT_TOP, "Authentication-Results", 0, ar);
+		free(ar);
+		p->role = "internal";
+		p->result = xstrdup("pass");
+	}
+	p->new_body = out.body;
+	out.body = NULL;
+	p->action = xstrdup("signed");
+out:
+	sign_out_free(&out);
+	free(hdrs);
+	sbuf_free(&err);
+}
+
+static void
+tag_subject(const struct conf *c, const struct msgctx *m,
+    enum ar_result res, struct plan *p)
+{
+	const char *tag = res < CONF_NTAGS ? c->subject_tag[res] : NULL;
+	char *v;
+
+	if (tag == NULL)
+		return;
+	if (m->subject == NULL) {
+		plan_edit(p, EDIT_ADD, "Subject", 0, tag);
+		return;
+	}
+	if (strncmp(m->subject, tag, strlen(tag)) == 0)
+		return;
+	v = xasprintf("%s %s", tag, m->subject);
+	plan_edit(p, EDIT_CHANGE, "Subject", 1, v);
+	free(v);
+}
+
+static void
+unsigned_own(struct runtime *rt, const char *from, struct verify_result *res,
+    struct plan *p)
+{
+	const struct conf *c = rt->conf;
+	struct reply r;
+
+	if (c->unsigned_own_domain == UNSIGNED_OWN_REJECT) {
+		policy_unsigned_own(c, from, &r);
+		plan_refuse(p, &r, "unsigned mail from own domain");
+		return;
+	}
+	if (c->unsigned_own_domain == UNSIGNED_OWN_TAG) {
+		free(res->comment);
+		res->comment = xasprintf("not signed, although all mail of %s "
+		    "is signed", c->domain);
+		free(res->identifier);
+		res->identifier = xstrdup(from);
+	}
+}
+
+static void
+do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
+    const char *qid, const char *client, struct plan *p)
+{
+	const struct conf *c = rt->conf;
+	struct verify_result res;
+	char *from = m->n_from == 1 ? addr_normalize(m->from_value) : NULL;
+	char *ar;
+	bool own = addr_in_domain(from, c->domain) && !f->local;
+
+	memset(&res, 0, sizeof(res));
+	if (!c->verify_enabled) {
+		p->action = xstrdup("passed (verification off)");
+		goto out;
+	}
+	if (smime_verify(rt->pki, m->headers.s ? m->headers.s : "", m->body,
+	    from, time(NULL), &res) != 0) {
+		res.result = AR_TEMPERROR;
+		free(res.comment);
+		res.comment = xstrdup("internal error while verifying");
+	}
+	if (res.result == AR_SKIP ||
+	    (res.result == AR_NONE && !own) ||
+	    (res.result == AR_NONE && c->unsigned_own_domain == UNSIGNED_OWN_NONE)) {
+		p->action = xstrdup(res.result == AR_SKIP ?
+		    "passed (encrypted, cannot be checked)" : "passed (unsigned)");
+		goto out;
+	}
+	if (res.result == AR_NONE) {
+		unsigned_own(rt, from, &res, p);
+		if (p->verdict != V_CONTINUE)
+			goto record;
+	}
+	ar = authres_format(c->authserv_id, &res);
+	plan_edit(p, EDIT_INSERT_TOP, "Authentication-Results", 0, ar);
+	free(ar);
+	tag_subject(c, m, res.result, p);
+	p->action = xstrdup("verified");
+record:
+	p->result = xstrdup(ar_result_name(res.result));
+	p->cert_serial = res.serial ? xstrdup(res.serial) : NULL;
+	if (audit_rec(rt, "verify", qid, m, "inbound", f, res.serial,
+	    p->result, res.comment, client, NULL) != 0) {
+		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+		plan_internal(p, c, "audit log write failed", false);
+	}
+out:
+	verify_result_free(&res);
+	free(from);
+}
+
+static void
+gateway_outbound(struct runtime *rt, const struct sess_facts *f,
+    struct msgctx *m, const char *qid, const char *client,
+    const struct sign_decision *d, const struct cert_entry *e, struct plan *p)
+{
+	p->role = "outbound";
+	switch (d->action) {
+	case SIGN_YES:
+		do_sign(rt, f, m, qid, client, e, p);
+		return;
+	case SIGN_REFUSE:
+		plan_refuse(p, &d->reply, d->reason);
+		break;
+	case SIGN_PASS:
+		p->action = xstrdup("passed (already signed or encrypted)");
+		break;
+	case SIGN_UNSIGNED:
+		p->action = xasprintf("passed unsigned (certificate %s, "
+		    "on_no_cert=accept)", d->reason);
+		break;
+	case SIGN_NO:
+		return;
+	}
+	if (e != NULL && e->serial_hex != NULL)
+		p->cert_serial = xstrdup(e->serial_hex);
+	if (audit_rec(rt, d->action == SIGN_REFUSE ? "refuse" : "pass", qid, m,
+	    p->role, f, p->cert_serial, p->action, d->reason, client,
+	    e ? e->unit : NULL) != 0) {
+		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+		if (p->verdict == V_CONTINUE)
+			plan_internal(p, rt->conf, "audit log write failed",
+			    true);
+	}
+}
+
+void
+gateway_eom(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
+    const char *qid, const char *client, struct plan *p)
+{
+	const struct conf *c = rt->conf;
+	const struct cert_entry *e = NULL;
+	struct sign_decision d;
+	enum cert_status st = CERT_NONE;
+	char *from = NULL;
+	struct reply r;
+
+	memset(p, 0, sizeof(*p));
+	p->role = "inbound";
+	if (m->state == MSG_TOO_BIG) {
+		snprintf(r.text, sizeof(r.text), "Message or header too large "
+		    "for the mail gateway / Ukuran surel atau kepalanya melebihi "
+		    "batas gerbang surel");
+		r.rcode = "552";
+		r.xcode = "5.3.4";
+		plan_refuse(p, &r, "too large");
+		return;
+	}
+	if (m->state == MSG_IO_ERROR) {
+		log_msg(LOG_ERR, "%s: cannot spool the message: %m", qid);
+		plan_internal(p, c, "spool failed", true);
+		return;
+	}
+	strip_forged(p, m);
+	if (m->n_from == 1)
+		from = addr_normalize(m->from_value);
+	if (rt->store != NULL && addr_in_domain(from, c->domain))
+		st = certstore_lookup(rt->store, from, time(NULL), &e);
+	policy_sign(c, f, m->from_value, m->n_from,
+	    smime_is_protected(m->content_type), st, &d);
+	free(from);
+	if (d.action != SIGN_NO)
+		gateway_outbound(rt, f, m, qid, client, &d, e, p);
+	else
+		do_verify(rt, f, m, qid, client, p);
+}
