@@ -46,4 +46,28 @@ int audit_write(struct audit *, const struct audit_rec *);
  */
 int audit_verify(const char *path, struct sbuf *err);
 
+/*
+ * Rotation: path is renamed to path.1 (path.1 to path.2, ...; newest is .1)
+ * by logrotate or similar, uncompressed; the first record of a new, empty
+ * path chains to the last record of path.1. A writer that holds the old
+ * file reopens path before writing. The first record of the oldest file
+ * has prev = 64 zeros; when older rotated files were deleted, the chain
+ * simply starts at the oldest one left (noted in err on success).
+ * On success err gets a one-line summary ("N records in M files ...").
+ */
+
+/* One record read back (report, verify). Strings owned; NULL when null. */
+struct audit_entry {
+	char *time, *event, *queue_id, *message_id, *role, *sender, *login,
+	    *cert_serial, *result, *reason, *client, *unit, *prev;
+};
+/* Parses one line (no newline). 0, or -1 when it is not a JSON object. */
+int audit_parse(const char *line, size_t len, struct audit_entry *e);
+void audit_entry_free(struct audit_entry *);
+/* How many rotated files path.1 .. path.N exist (N). */
+int audit_rotations(const char *path);
+/* Appends s as a JSON string literal (null for NULL); not-UTF-8 bytes as
+ * the text \xHH. */
+void audit_json_string(struct sbuf *b, const char *s);
+
 #endif
