@@ -275,6 +275,7 @@ main(void)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", pkidir);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove the test folder\n");
 	return failed ? 1 : 0;
 }
