@@ -116,6 +116,7 @@ domain = "$DOMAIN";  # domain
 authserv_id = "mail.$DOMAIN";  # authserv_id
 socket = "unix:$H/segel.sock";  # socket
 user = "";  # user
+socket_group = "postfix";  # socket_group
 on_error = "tempfail";  # on_error
 log_level = "${SEGEL_LOG_LEVEL:-info}";  # log_level
 pki: {
