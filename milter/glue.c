@@ -317,11 +317,13 @@ log_decision(SMFICTX *ctx, const struct conn *cn, const struct sess_facts *f,
 	const char *cipher = macro(ctx, "{cipher}"),
 	    *bits = macro(ctx, "{cipher_bits}");
 
+	char *from = cn->msg->n_from == 1 ?
+	    addr_normalize(cn->msg->from_value) : NULL;
+
 	log_msg(p->verdict == V_CONTINUE ? LOG_INFO : LOG_NOTICE,
 	    "%s: role=%s from=%s login=%s client=%s tls=%s cipher=%s bits=%s "
 	    "action=%s%s%s%s%s%s%s ms=%ld", qid, p->role,
-	    cn->msg->from_value ? cn->msg->from_value : "-",
-	    f->login ? f->login : "-", cn->client,
+	    from ? from : "-", f->login ? f->login : "-", cn->client,
 	    f->tls_version ? f->tls_version : (f->local ? "local" : "none"),
 	    cipher ? cipher : "-", bits ? bits : "-", p->action ? p->action : "-",
 	    p->cert_serial ? " cert_serial=" : "",
@@ -330,6 +332,7 @@ log_decision(SMFICTX *ctx, const struct conn *cn, const struct sess_facts *f,
 	    p->verdict != V_CONTINUE ? " reply=" : "",
 	    p->verdict != V_CONTINUE ? p->reply.rcode : "",
 	    elapsed_ms(cn->msg));
+	free(from);
 }
 
 static sfsistat

@@ -221,9 +221,16 @@ main(int argc, char **argv)
 	if (!foreground && daemon(0, 0) != 0)
 		return EX_OSERR;
 	signal(SIGPIPE, SIG_IGN);
+	/* Every thread blocks the signals libmilter's own thread waits for
+	 * (SIGHUP, SIGTERM, SIGINT) and ours (SIGUSR1). */
 	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
 	if (pthread_create(&tid, NULL, reload_thread, &set) != 0)
 		return EX_OSERR;
 	log_msg(LOG_NOTICE, "segel-milter %s started on %s (%zu certificate(s))",

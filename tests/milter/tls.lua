@@ -1,0 +1,56 @@
+-- TLS enforcement at RCPT TO and MAIL FROM (530 5.7.0), and what it leaves alone.
+dofile(dir .. "/common.lua")
+
+-- Plaintext, outside sender, recipient in the domain: refused at RCPT.
+local conn = open("mx.example.org", "192.0.2.10")
+mt.helo(conn, "client.example")
+mt.macro(conn, SMFIC_MAIL, "i", "T1")
+check(mt.mailfrom(conn, "<x@example.org>") == nil, "mailfrom")
+check(mt.getreply(conn) == SMFIR_CONTINUE, "outside sender accepted")
+check(mt.rcptto(conn, "<alice@tanjungpinangkota.go.id>") == nil, "rcptto")
+check(mt.getreply(conn) == SMFIR_REPLYCODE, "plaintext rcpt in domain refused")
+-- Between two outside parties: unaffected.
+check(mt.rcptto(conn, "<bob@example.net>") == nil, "rcptto 2")
+check(mt.getreply(conn) == SMFIR_CONTINUE, "outside rcpt unaffected")
+-- Look-alike domains are not the domain.
+check(mt.rcptto(conn, "<a@tanjungpinangkota.go.id.evil.com>") == nil, "rcptto 3")
+check(mt.getreply(conn) == SMFIR_CONTINUE, "look-alike unaffected")
+check(mt.rcptto(conn, "<a@xtanjungpinangkota.go.id>") == nil, "rcptto 4")
+check(mt.getreply(conn) == SMFIR_CONTINUE, "x-prefixed look-alike unaffected")
+mt.disconnect(conn)
+
+-- Sender in the domain over plaintext: refused at MAIL FROM.
+conn = open("app.example", "192.0.2.11")
+check(mt.mailfrom(conn, "<alice@TanjungPinangKota.go.id>") == nil, "mailfrom")
+check(mt.getreply(conn) == SMFIR_REPLYCODE, "plaintext sender in domain refused")
+mt.disconnect(conn)
+
+-- The same over TLS 1.3: accepted.
+conn = open("mx.example.org", "192.0.2.10")
+mt.helo(conn, "client.example")
+mt.macro(conn, SMFIC_MAIL, "i", "T2", "{tls_version}", "TLSv1.3",
+    "{cipher}", "TLS_AES_256_GCM_SHA384", "{cipher_bits}", "256")
+check(mt.mailfrom(conn, "<x@example.org>") == nil, "mailfrom tls")
+check(mt.rcptto(conn, "<alice@tanjungpinangkota.go.id>") == nil, "rcptto tls")
+check(mt.getreply(conn) == SMFIR_CONTINUE, "TLS 1.3 rcpt accepted")
+mt.disconnect(conn)
+
+-- TLS 1.0 is older than min_version: refused.
+conn = open("mx.example.org", "192.0.2.10")
+mt.helo(conn, "client.example")
+mt.macro(conn, SMFIC_MAIL, "i", "T3", "{tls_version}", "TLSv1")
+check(mt.mailfrom(conn, "<x@example.org>") == nil, "mailfrom tls1")
+check(mt.rcptto(conn, "<alice@tanjungpinangkota.go.id>") == nil, "rcptto tls1")
+check(mt.getreply(conn) == SMFIR_REPLYCODE, "TLS 1.0 refused")
+mt.disconnect(conn)
+
+-- From header in the domain over plaintext (envelope outside): refused at EOH.
+conn = open("mx.example.org", "192.0.2.10")
+mt.helo(conn, "client.example")
+mt.macro(conn, SMFIC_MAIL, "i", "T4")
+check(mt.mailfrom(conn, "<bounce@example.org>") == nil, "mailfrom")
+check(mt.rcptto(conn, "<bob@example.net>") == nil, "rcptto")
+check(mt.header(conn, "From", "Alice <alice@tanjungpinangkota.go.id>") == nil, "from")
+check(mt.eoh(conn) == nil, "eoh")
+check(mt.getreply(conn) == SMFIR_REPLYCODE, "From in domain over plaintext refused")
+mt.disconnect(conn)
