@@ -8,6 +8,28 @@
  * that is the first part of a top-level multipart/mixed. Parsed with GMime,
  * verified with OpenSSL CMS on the exact received bytes canonicalized to
  * CRLF, never re-serialized.
+ *
+ * Time rule: the signer's chain is validated at the arrival time `now`
+ * (passed in, so that tests can use a fixed clock). If the only failure is
+ * that a certificate has expired, the chain is validated once more at the
+ * CMS signingTime, provided signingTime lies inside the signer certificate's
+ * validity, is not after `now` and at most 7 days before it: mail that was
+ * in transit when the certificate expired still passes, an old certificate
+ * with a back-dated signingTime does not ("certificate expired" = fail).
+ *
+ * Results: pass; fail (content altered, certificate revoked, expired, not
+ * issued by a trusted CA, not for e-mail signing); policy (valid, but the
+ * signer's certificate addresses do not include From, or a weak digest such
+ * as SHA-1); neutral (unparseable or unsupported S/MIME); permerror (signer
+ * certificate not in the message); temperror (internal failure, no trust
+ * anchors); AR_SKIP for encrypted mail and for a signature over encrypted
+ * content (it says nothing about who wrote the plaintext). With several
+ * signers the worst result is reported. Nested signatures inside the signed
+ * content are not examined. Input is bounded (signature 1 MiB, 64
+ * certificates, 16 CRLs, 8 signers).
+ *
+ * The caller must have called g_mime_init(). Thread-safe: the pki is only
+ * read; every GMime and OpenSSL object is per call.
  */
 #ifndef SEGEL_VERIFY_H
 #define SEGEL_VERIFY_H
@@ -46,6 +68,7 @@ struct verify_result {
  */
 int smime_verify(const struct pki *, const char *headers, struct msgbuf *body,
     const char *from_addr, time_t now, struct verify_result *res);
+/* Frees the strings and zeroes *res (not res itself). Accepts NULL. */
 void verify_result_free(struct verify_result *);
 
 #endif

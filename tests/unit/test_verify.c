@@ -1,0 +1,515 @@
+/*
+ * test_verify.c - smime_verify on messages signed here, in a temporary
+ * folder, by independent tools: the openssl command, Python cryptography's
+ * PKCS7SignatureBuilder and gpgsm, with the test PKI of tests/pki/gen.
+ *
+ * Each table row is a shell snippet that writes m.eml (and optionally
+ * now.txt, the arrival time to use) and the result expected for it.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+#include <openssl/err.h>
+
+#include "authres.h"
+#include "conf.h"
+#include "diag.h"
+#include "msgbuf.h"
+#include "pki.h"
+#include "util.h"
+#include "verify.h"
+
+static char tmpdir[] = "/tmp/segel-test-verify.XXXXXX";
+static struct pki *pki;
+
+/* Shell helpers every case can use; P is the PKI, S its staff folder. */
+static const char shlib[] =
+    "set -e\n"
+    "S=$P/staff; A=alice@tanjungpinangkota.go.id; B=bob@tanjungpinangkota.go.id\n"
+    "hdr() { printf 'From: %s\\nTo: kepala@tanjungpinangkota.go.id\\n"
+    "Subject: Surat resmi\\nMessage-ID: <t@x>\\n' \"$1\"; }\n"
+    "content() { printf 'Content-Type: text/plain; charset=us-ascii\\r\\n\\r\\n"
+    "Halo Bapak/Ibu,\\r\\nIni surat resmi.\\r\\n' > content.txt; }\n"
+    /* sign CERT KEY [openssl cms options] */
+    "sign() { c=$1; k=$2; shift 2; content; openssl cms -sign -in content.txt "
+    "-signer $c -inkey $k -certfile $P/chain.pem -binary \"$@\"; }\n"
+    "staff() { u=$1; shift; sign $S/$u.pem $S/$u.key \"$@\"; }\n"
+    "msg() { f=$1; shift; { hdr \"$f\"; \"$@\"; } > m.eml; }\n"
+    "crlf() { sed -i 's/\\r*$/\\r/' \"$1\"; }\n"
+    "notafter() { date -d \"$(openssl x509 -in $1 -noout -enddate | cut -d= -f2)\" +%s; }\n";
+
+static void
+sh(const char *dir, const char *script)
+{
+	char *path = xasprintf("%s/make.sh", dir), *cmd;
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, ". ../lib.sh\n%s\n", script);
+	fclose(f);
+	cmd = xasprintf("cd '%s' && P='%s/pki' bash make.sh >sh.out 2>&1",
+	    dir, tmpdir);
+	rc = system(cmd);
+	free(cmd);
+	if (rc != 0) {
+		cmd = xasprintf("cat '%s/sh.out' >&2", dir);
+		if (system(cmd) != 0)
+			perror("cat");
+		free(cmd);
+	}
+	free(path);
+	ck_assert_msg(rc == 0, "making the message failed: %s", script);
+}
+
+static char *
+slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	struct sbuf b;
+	char buf[65536];
+	size_t r;
+
+	if (f == NULL)
+		return NULL;
+	sbuf_init(&b);
+	while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
+		sbuf_add(&b, buf, r);
+	fclose(f);
+	*n = b.len;
+	return sbuf_steal(&b);
+}
+
+/* Splits a stored message into its header block and body, as glue does. */
+static int
+verify_mem(const char *msg, size_t n, size_t threshold, const char *from,
+    time_t now, struct verify_result *res)
+{
+	const char *sep = NULL, *p;
+	struct msgbuf *mb = msgbuf_new(threshold, NULL);
+	char *headers;
+	size_t hl;
+	int rc;
+
+	for (p = msg; p < msg + n; p++) {
+		if (*p != '\n')
+			continue;
+		if (p + 1 < msg + n && p[1] == '\n') {
+			sep = p + 2;
+			break;
+		}
+		if (p + 2 < msg + n && p[1] == '\r' && p[2] == '\n') {
+			sep = p + 3;
+			break;
+		}
+	}
+	if (sep == NULL)
+		sep = msg + n;
+	hl = (size_t)(sep - msg);
+	headers = xstrndup(msg, hl);
+	ck_assert_int_eq(msgbuf_append(mb, sep, n - hl), 0);
+	rc = smime_verify(pki, headers, mb, from, now, res);
+	free(headers);
+	msgbuf_free(mb);
+	return rc;
+}
+
+struct vcase {
+	const char *name;
+	const char *make;	/* writes m.eml (and now.txt) */
+	const char *from;
+	enum ar_result want;
+	const char *part;	/* expected, or NULL: not checked */
+	const char *ident;
+	const char *comment;	/* a substring of the comment */
+};
+
+#define ALICE "alice@tanjungpinangkota.go.id"
+#define BOB "bob@tanjungpinangkota.go.id"
+#define GARBAGE_MPS \
+	"printf 'Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=BB\\n\\n--BB\\nContent-Type: text/plain\\n\\nhi\\n--BB\\nContent-Type: application/pkcs7-signature\\nContent-Transfer-Encoding: base64\\n\\n%s\\n--BB--\\n' "
+
+static const struct vcase cases[] = {
+	{ "openssl multipart", "msg $A staff $A", ALICE, AR_PASS, "2", ALICE,
+	  "signature valid; signer Alice Wulandari, Pemerintah Kota Tanjungpinang" },
+	{ "openssl multipart stored CRLF", "msg $A staff $A; crlf m.eml", ALICE,
+	  AR_PASS, "2", ALICE, NULL },
+	{ "openssl multipart stored LF only", "msg $A staff $A; sed -i 's/\\r$//' m.eml",
+	  ALICE, AR_PASS, "2", ALICE, NULL },
+	{ "openssl opaque", "msg $A staff $A -nodetach", ALICE, AR_PASS, "1",
+	  ALICE, "signature valid" },
+	{ "opaque without smime-type (Outlook)",
+	  "msg $A staff $A -nodetach; sed -i 's/ smime-type=signed-data;//' m.eml; "
+	  "! grep -q smime-type m.eml", ALICE, AR_PASS, "1", ALICE, NULL },
+	{ "opaque x-pkcs7-mime",
+	  "msg $A staff $A -nodetach; sed -i 's#application/pkcs7-mime#application/x-pkcs7-mime#' m.eml",
+	  ALICE, AR_PASS, "1", ALICE, NULL },
+	{ "protocol x-pkcs7-signature",
+	  "msg $A staff $A; sed -i 's#pkcs7-signature#x-pkcs7-signature#g' m.eml",
+	  ALICE, AR_PASS, "2", ALICE, NULL },
+	{ "ECDSA signer", "msg ec@tanjungpinangkota.go.id staff ec@tanjungpinangkota.go.id",
+	  "ec@tanjungpinangkota.go.id", AR_PASS, "2", "ec@tanjungpinangkota.go.id", NULL },
+	{ "From compared case-insensitively", "msg $A staff $A",
+	  "ALICE@TanjungPinangKota.GO.ID", AR_PASS, "2", ALICE, NULL },
+	{ "tampered content", "msg $A staff $A; sed -i 's/resmi/palsu/' m.eml",
+	  ALICE, AR_FAIL, "2", NULL, "signature does not match content" },
+	{ "trailing whitespace added", "msg $A staff $A; sed -i 's/resmi\\.\\r$/resmi. \\r/' m.eml; grep -q 'resmi. ' m.eml",
+	  ALICE, AR_FAIL, "2", NULL, "signature does not match content" },
+	{ "outside CA", "msg outsider@example.org sign $P/outside/signer.pem $P/outside/signer.key",
+	  "outsider@example.org", AR_FAIL, "2", "outsider@example.org",
+	  "certificate not issued by a trusted CA" },
+	{ "staff cert issued by the outside CA", "msg mallory@tanjungpinangkota.go.id "
+	  "staff mallory@tanjungpinangkota.go.id", "mallory@tanjungpinangkota.go.id",
+	  AR_FAIL, "2", NULL, "certificate not issued by a trusted CA" },
+	{ "revoked (CRL)", "msg dave@tanjungpinangkota.go.id staff dave@tanjungpinangkota.go.id",
+	  "dave@tanjungpinangkota.go.id", AR_FAIL, "2", "dave@tanjungpinangkota.go.id",
+	  "certificate revoked" },
+	{ "expired", "msg carol@tanjungpinangkota.go.id staff carol@tanjungpinangkota.go.id",
+	  "carol@tanjungpinangkota.go.id", AR_FAIL, "2", NULL, "certificate expired" },
+	{ "not yet valid", "msg frank@tanjungpinangkota.go.id staff frank@tanjungpinangkota.go.id",
+	  "frank@tanjungpinangkota.go.id", AR_FAIL, "2", NULL, "not yet valid" },
+	{ "signer is not From", "msg $B staff $A", BOB, AR_POLICY, "2", ALICE,
+	  "signer alice@tanjungpinangkota.go.id is not the From address" },
+	{ "no From address", "msg $A staff $A", NULL, AR_POLICY, "2", ALICE, "not the From" },
+	{ "SHA-1 digest", "msg $A staff $A -md sha1", ALICE, AR_POLICY, "2", ALICE,
+	  "weak digest SHA-1" },
+	{ "SHA-1 digest, opaque", "msg $A staff $A -md sha1 -nodetach", ALICE,
+	  AR_POLICY, "1", ALICE, "weak digest SHA-1" },
+	{ "SHA-512 digest", "msg $A staff $A -md sha512", ALICE, AR_PASS, "2", ALICE, NULL },
+	{ "signer certificate not in the message", "msg $A staff $A -nocerts",
+	  ALICE, AR_PERMERROR, "2", NULL, "signer certificate not in the message" },
+	{ "garbage CMS", "{ hdr $A; " GARBAGE_MPS "\"$(head -c 700 /dev/urandom | base64 -w 64)\"; } > m.eml",
+	  ALICE, AR_NEUTRAL, "2", NULL, "signature unparseable" },
+	{ "signature part not base64", "{ hdr $A; " GARBAGE_MPS "'!!!***'; } > m.eml",
+	  ALICE, AR_NEUTRAL, "2", NULL, NULL },
+	{ "enveloped-data instead of a signature",
+	  "content; openssl cms -encrypt -aes256 -in content.txt -outform DER -out e.der $S/$B.pem; "
+	  "{ hdr $A; " GARBAGE_MPS "\"$(base64 -w 64 e.der)\"; } > m.eml",
+	  ALICE, AR_NEUTRAL, "2", NULL, "signature unparseable" },
+	{ "boundaries missing",
+	  "{ hdr $A; printf 'Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=ZZ\\n\\nno delimiters at all\\n'; } > m.eml",
+	  ALICE, AR_NEUTRAL, "2", NULL, "malformed multipart/signed" },
+	{ "truncated after part 1", "msg $A staff $A; n=$(grep -n '^------' m.eml | sed -n 2p | cut -d: -f1); "
+	  "head -n $((n-1)) m.eml > t && mv t m.eml", ALICE, AR_NEUTRAL, "2", NULL, NULL },
+	{ "encrypted", "content; { hdr $A; openssl cms -encrypt -aes256 -in content.txt $S/$B.pem; } > m.eml",
+	  ALICE, AR_SKIP, NULL, NULL, "encrypted, cannot be checked" },
+	{ "encrypted without smime-type",
+	  "content; { hdr $A; openssl cms -encrypt -aes256 -in content.txt $S/$B.pem; } > m.eml; "
+	  "sed -i 's/ smime-type=enveloped-data;//' m.eml", ALICE, AR_SKIP, NULL, NULL,
+	  "encrypted" },
+	{ "multipart/encrypted",
+	  "{ hdr $A; printf 'Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=E\\n\\n--E\\nContent-Type: application/pgp-encrypted\\n\\nVersion: 1\\n--E\\nContent-Type: application/octet-stream\\n\\n-----BEGIN PGP MESSAGE-----\\n--E--\\n'; } > m.eml",
+	  ALICE, AR_SKIP, NULL, NULL, "encrypted" },
+	{ "signature over encrypted content",
+	  "content; openssl cms -encrypt -aes256 -in content.txt -out enc.eml $S/$B.pem; crlf enc.eml; "
+	  "{ hdr $A; openssl cms -sign -binary -in enc.eml -signer $S/$A.pem -inkey $S/$A.key -certfile $P/chain.pem; } > m.eml",
+	  ALICE, AR_SKIP, NULL, NULL, "signed content is encrypted" },
+	{ "PGP multipart/signed is not S/MIME",
+	  "{ hdr $A; printf 'Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; micalg=pgp-sha256; boundary=G\\n\\n--G\\nContent-Type: text/plain\\n\\nhi\\n--G\\nContent-Type: application/pgp-signature\\n\\n-----BEGIN PGP SIGNATURE-----\\n--G--\\n'; } > m.eml",
+	  ALICE, AR_NONE, NULL, NULL, NULL },
+	{ "unsigned", "{ hdr $A; printf 'Content-Type: text/plain\\n\\nHalo\\n'; } > m.eml",
+	  ALICE, AR_NONE, NULL, NULL, NULL },
+	{ "no Content-Type at all", "{ hdr $A; printf '\\nHalo\\n'; } > m.eml",
+	  ALICE, AR_NONE, NULL, NULL, NULL },
+	{ "signed first part of multipart/mixed with a list footer",
+	  "staff $A > s.eml; { hdr $A; printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\n'; "
+	  "cat s.eml; printf '\\n--LIST\\nContent-Type: text/plain\\n\\n-- \\nmilis@kepriprov.go.id\\n--LIST--\\n'; } > m.eml",
+	  ALICE, AR_PASS, "1.2", ALICE, "signature valid" },
+	{ "signed first part of multipart/mixed, tampered",
+	  "staff $A > s.eml; { hdr $A; printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\n'; "
+	  "cat s.eml; printf '\\n--LIST\\nContent-Type: text/plain\\n\\nfooter\\n--LIST--\\n'; } > m.eml; sed -i 's/resmi/palsu/' m.eml",
+	  ALICE, AR_FAIL, "1.2", NULL, "does not match" },
+	{ "signed second part of multipart/mixed is not covering the message",
+	  "staff $A > s.eml; { hdr $A; printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\nContent-Type: text/plain\\n\\nheader\\n--LIST\\n'; "
+	  "cat s.eml; printf '\\n--LIST--\\n'; } > m.eml",
+	  ALICE, AR_NONE, NULL, NULL, NULL },
+	{ "Python cryptography PKCS7SignatureBuilder (partner)",
+	  "content; /usr/bin/python3 ../pysign.py $P/partner/sari.pem $P/partner/sari.key $P/chain.pem content.txt > s.eml; "
+	  "{ hdr sari@kepriprov.go.id; cat s.eml; } > m.eml",
+	  "sari@kepriprov.go.id", AR_PASS, "2", "sari@kepriprov.go.id",
+	  "signature valid; signer Sari, Pemerintah Provinsi Kepulauan Riau" },
+	{ "too many certificates",
+	  "/usr/bin/python3 ../manycerts.py 80 > many.pem; msg $A staff $A -certfile many.pem",
+	  ALICE, AR_NEUTRAL, "2", NULL, "too many certificates" },
+	/* the time rule: expired while in transit passes within 7 days */
+	{ "expired in transit, within the grace",
+	  "t=$(notafter $S/$A.pem); msg $A faketime @$((t-3600)) bash -c '. ../lib.sh; staff $A'; "
+	  "echo $((t+2*86400)) > now.txt", ALICE, AR_PASS, "2", ALICE, NULL },
+	{ "expired in transit, grace exceeded",
+	  "t=$(notafter $S/$A.pem); msg $A faketime @$((t-3600)) bash -c '. ../lib.sh; staff $A'; "
+	  "echo $((t+8*86400)) > now.txt", ALICE, AR_FAIL, "2", NULL, "certificate expired" },
+	{ "back-dated signingTime on an expired certificate",
+	  "C=carol@tanjungpinangkota.go.id; t=$(notafter $S/$C.pem); msg $C faketime @$((t-3600)) bash -c \". ../lib.sh; staff $C\"",
+	  "carol@tanjungpinangkota.go.id", AR_FAIL, "2", NULL, "certificate expired" },
+	{ "signingTime after arrival is no excuse",
+	  "t=$(notafter $S/$A.pem); msg $A faketime @$((t+86400)) bash -c '. ../lib.sh; staff $A'; "
+	  "echo $((t+3600)) > now.txt", ALICE, AR_FAIL, "2", NULL, "certificate expired" },
+};
+
+static const char pysign[] =
+    "import sys\n"
+    "from cryptography import x509\n"
+    "from cryptography.hazmat.primitives import hashes, serialization\n"
+    "from cryptography.hazmat.primitives.serialization import pkcs7\n"
+    "cert = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())\n"
+    "key = serialization.load_pem_private_key(open(sys.argv[2], 'rb').read(), None)\n"
+    "chain = [x509.load_pem_x509_certificate(open(sys.argv[3], 'rb').read())]\n"
+    "b = pkcs7.PKCS7SignatureBuilder().set_data(open(sys.argv[4], 'rb').read())\n"
+    "b = b.add_signer(cert, key, hashes.SHA256())\n"
+    "for c in chain:\n"
+    "    b = b.add_certificate(c)\n"
+    "sys.stdout.buffer.write(b.sign(serialization.Encoding.SMIME,\n"
+    "    [pkcs7.PKCS7Options.DetachedSignature]))\n";
+
+static const char manycerts[] =
+    "import sys, datetime\n"
+    "from cryptography import x509\n"
+    "from cryptography.x509.oid import NameOID\n"
+    "from cryptography.hazmat.primitives import hashes, serialization\n"
+    "from cryptography.hazmat.primitives.asymmetric import ec\n"
+    "k = ec.generate_private_key(ec.SECP256R1())\n"
+    "now = datetime.datetime(2026, 1, 1)\n"
+    "for i in range(int(sys.argv[1])):\n"
+    "    n = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'junk %d' % i)])\n"
+    "    c = (x509.CertificateBuilder().subject_name(n).issuer_name(n)\n"
+    "         .public_key(k.public_key()).serial_number(i + 1)\n"
+    "         .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=9))\n"
+    "         .sign(k, hashes.SHA256()))\n"
+    "    sys.stdout.buffer.write(c.public_bytes(serialization.Encoding.PEM))\n";
+
+static void
+write_file(const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(2);
+	}
+	free(path);
+}
+
+static void
+check_result(const struct vcase *c, const struct verify_result *r)
+{
+	ck_assert_msg(r->result == c->want, "%s: result %s (%s), want %s",
+	    c->name, ar_result_name(r->result), r->comment ? r->comment : "",
+	    ar_result_name(c->want));
+	if (c->want == AR_SKIP)
+		ck_assert_msg(r->result == AR_SKIP, "%s: not skipped", c->name);
+	if (c->part != NULL)
+		ck_assert_msg(r->part != NULL && strcmp(r->part, c->part) == 0,
+		    "%s: part %s, want %s", c->name, r->part ? r->part : "(null)",
+		    c->part);
+	if (c->ident != NULL)
+		ck_assert_msg(r->identifier != NULL &&
+		    strcmp(r->identifier, c->ident) == 0, "%s: identifier %s",
+		    c->name, r->identifier ? r->identifier : "(null)");
+	if (c->comment != NULL)
+		ck_assert_msg(r->comment != NULL &&
+		    strstr(r->comment, c->comment) != NULL,
+		    "%s: comment \"%s\", want \"%s\"", c->name,
+		    r->comment ? r->comment : "(null)", c->comment);
+	if (r->result == AR_PASS || r->result == AR_POLICY) {
+		ck_assert_ptr_nonnull(r->serial);
+		ck_assert_ptr_nonnull(r->issuer);
+		ck_assert_msg(strstr(r->issuer, "CN=Test BSrE Issuing CA") != NULL,
+		    "%s: issuer %s", c->name, r->issuer);
+	}
+}
+
+START_TEST(test_case)
+{
+	const struct vcase *c = &cases[_i];
+	struct verify_result r;
+	char *dir, *path, *msg, *nowtxt;
+	time_t now = time(NULL);
+	size_t n, nn;
+	int rc, threshold;
+
+	dir = xasprintf("%s/case%02d", tmpdir, _i);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	sh(dir, c->make);
+	path = xasprintf("%s/now.txt", dir);
+	if ((nowtxt = slurp(path, &nn)) != NULL)
+		now = (time_t)strtoll(nowtxt, NULL, 10);
+	free(nowtxt);
+	free(path);
+	path = xasprintf("%s/m.eml", dir);
+	msg = slurp(path, &n);
+	ck_assert_ptr_nonnull(msg);
+	/* in memory, and spooled to a file (the fs stream and mmap path) */
+	for (threshold = 0; threshold < 2; threshold++) {
+		rc = verify_mem(msg, n, threshold ? 64 : 1 << 20, c->from, now, &r);
+		ck_assert_int_eq(rc, r.result == AR_TEMPERROR ? -1 : 0);
+		check_result(c, &r);
+		ck_assert_int_eq(ERR_peek_error(), 0);
+		verify_result_free(&r);
+	}
+	free(msg);
+	free(path);
+	free(dir);
+}
+END_TEST
+
+/* A 3 MB message spooled to a file, stored with LF line ends. */
+START_TEST(test_large)
+{
+	struct verify_result r;
+	char *dir = xasprintf("%s/large", tmpdir), *path, *msg;
+	size_t n;
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	sh(dir, "{ printf 'Content-Type: text/plain\\r\\n\\r\\n'; "
+	    "for i in $(seq 40000); do printf 'baris %06d: Ini surat resmi yang panjang sekali ya.\\r\\n' $i; done; } > big.txt; "
+	    "{ hdr $A; openssl cms -sign -binary -in big.txt -signer $S/$A.pem -inkey $S/$A.key -certfile $P/chain.pem; } > m.eml; "
+	    "sed -i 's/\\r$//' m.eml");
+	path = xasprintf("%s/m.eml", dir);
+	msg = slurp(path, &n);
+	ck_assert_uint_gt(n, 2000000);
+	ck_assert_int_eq(verify_mem(msg, n, 65536, ALICE, time(NULL), &r), 0);
+	ck_assert_msg(r.result == AR_PASS, "large: %s (%s)",
+	    ar_result_name(r.result), r.comment);
+	verify_result_free(&r);
+	free(msg);
+	free(path);
+	free(dir);
+}
+END_TEST
+
+/* Random damage to a valid message: never a crash, never a false pass. */
+START_TEST(test_mutations)
+{
+	struct verify_result r;
+	char *dir = xasprintf("%s/mut", tmpdir), *path, *msg, *m;
+	size_t n, k, pos, body, len;
+	int i, j;
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	sh(dir, "msg $A staff $A; crlf m.eml");
+	path = xasprintf("%s/m.eml", dir);
+	msg = slurp(path, &n);
+	body = (size_t)(strstr(msg, "Content-Type: text/plain") - msg);
+	len = (size_t)(strstr(msg, "resmi.\r\n") + 8 - msg) - body;
+	srandom(7281);
+	for (i = 0; i < 400; i++) {
+		m = xstrndup(msg, n);
+		k = 1 + (size_t)random() % 8;
+		for (j = 0; j < (int)k; j++) {
+			pos = (size_t)random() % n;
+			m[pos] = (char)(random() % 256);
+		}
+		/* a truncation now and then */
+		verify_mem(m, i % 5 == 0 ? (size_t)random() % n : n, i % 2 ? 64 : 1 << 20,
+		    ALICE, time(NULL), &r);
+		if (r.result == AR_PASS)	/* only if the damage missed the signed bytes */
+			ck_assert_msg(memcmp(m + body, msg + body, len) == 0,
+			    "mutation %d passed", i);
+		ck_assert_int_eq(ERR_peek_error(), 0);
+		verify_result_free(&r);
+		free(m);
+	}
+	free(msg);
+	free(path);
+	free(dir);
+}
+END_TEST
+
+/* No pki (trust anchors not loaded): temperror for signed mail, -1. */
+START_TEST(test_no_pki)
+{
+	struct verify_result r;
+	struct msgbuf *mb = msgbuf_new(1024, NULL);
+	const char *b = "--BB\r\nContent-Type: text/plain\r\n\r\nx\r\n--BB\r\n"
+	    "Content-Type: application/pkcs7-signature\r\n\r\nAAAA\r\n--BB--\r\n";
+
+	msgbuf_append(mb, b, strlen(b));
+	ck_assert_int_eq(smime_verify(NULL, "Content-Type: multipart/signed; "
+	    "protocol=\"application/pkcs7-signature\"; boundary=BB\r\n", mb,
+	    ALICE, time(NULL), &r), -1);
+	ck_assert_int_eq(r.result, AR_TEMPERROR);
+	verify_result_free(&r);
+	verify_result_free(&r);	/* idempotent */
+	verify_result_free(NULL);
+	msgbuf_free(mb);
+}
+END_TEST
+
+static int
+setup_pki(void)
+{
+	struct conf cf;
+	struct diag d;
+	char *cmd;
+
+	if (access("tests/pki/gen", X_OK) != 0) {
+		fprintf(stderr, "test_verify: tests/pki/gen not found (run from the repository root)\n");
+		return -1;
+	}
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	cmd = xasprintf("tests/pki/gen '%s/pki' >/dev/null", tmpdir);
+	if (system(cmd) != 0) {
+		free(cmd);
+		return -1;
+	}
+	free(cmd);
+	write_file("lib.sh", shlib);
+	write_file("pysign.py", pysign);
+	write_file("manycerts.py", manycerts);
+	memset(&cf, 0, sizeof(cf));
+	cf.path = "test";
+	cf.trust_file = xasprintf("%s/pki/trust.pem", tmpdir);
+	cf.crl_dir = xasprintf("%s/pki/crl", tmpdir);
+	diag_init(&d);
+	pki = pki_load(&cf, &d);
+	diag_print(&d, stderr);
+	diag_free(&d);
+	free(cf.trust_file);
+	free(cf.crl_dir);
+	return pki != NULL ? 0 : -1;
+}
+
+int
+main(void)
+{
+	Suite *s = suite_create("verify");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	char *cmd;
+	int nfail;
+
+	if (setup_pki() != 0) {
+		fprintf(stderr, "test_verify: cannot build the test PKI\n");
+		return EXIT_FAILURE;
+	}
+	g_mime_init();
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, test_large);
+	tcase_add_test(tc, test_mutations);
+	tcase_add_test(tc, test_no_pki);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nfail = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	pki_free(pki);
+	g_mime_shutdown();
+	if (getenv("SEGEL_KEEP_TMP") == NULL) {
+		cmd = xasprintf("rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			perror("rm");
+		free(cmd);
+	} else
+		fprintf(stderr, "test_verify: kept %s\n", tmpdir);
+	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
