@@ -25,20 +25,18 @@ check(mt.eom(conn) == nil, "eom")
 check(mt.getreply(conn) == SMFIR_REPLYCODE, "two From addresses refused")
 mt.disconnect(conn)
 
+-- erin has a login but no certificate: 550 with the reason (on_no_cert=reject).
+-- (A signed reply body cannot be checked here: miltertest overflows a stack
+-- buffer on large SMFIR_REPLBODY packets; signing is tested end to end.)
 conn = open("client.example", "192.0.2.20")
 mt.helo(conn, "client.example")
 mt.macro(conn, SMFIC_MAIL, "i", "L3", "{tls_version}", "TLSv1.3",
-    "{auth_authen}", "ALICE@tanjungpinangkota.go.id")
-check(mt.mailfrom(conn, "<alice@tanjungpinangkota.go.id>") == nil, "mailfrom")
+    "{auth_authen}", "ERIN@tanjungpinangkota.go.id")
+check(mt.mailfrom(conn, "<erin@tanjungpinangkota.go.id>") == nil, "mailfrom")
 check(mt.rcptto(conn, "<x@example.org>") == nil, "rcptto")
-send_headers(conn, { { "From", "Alice <alice@tanjungpinangkota.go.id>" },
-    { "Content-Type", "text/plain; charset=us-ascii" } })
+send_headers(conn, { { "From", "Erin <erin@tanjungpinangkota.go.id>" } })
 check(mt.bodystring(conn, "Hello, world.\r\n") == nil, "body")
 check(mt.eom(conn) == nil, "eom")
-check(mt.getreply(conn) == SMFIR_ACCEPT or mt.getreply(conn) == SMFIR_CONTINUE, "alice signed")
-check(mt.eom_check(conn, MT_BODYCHANGE), "body replaced by the signed one")
-check(mt.eom_check(conn, MT_HDRDELETE, "Content-Type"), "old Content-Type removed")
-check(mt.eom_check(conn, MT_HDRADD, "Content-Type"), "multipart/signed Content-Type added")
--- (mt.getheader() overflows a buffer in miltertest on long folded values,
--- so the header's value is checked end to end instead.)
+check(mt.getreply(conn) == SMFIR_REPLYCODE, "no certificate: refused")
+check(not mt.eom_check(conn, MT_BODYCHANGE), "no body change when refused")
 mt.disconnect(conn)

@@ -133,10 +133,10 @@ lua login
 
 grep -q "role=outbound .*action=refused: login may not send as From" "$T/segel.log" &&
 	pass "refusal logged with role and reason" || fail "refusal log line" "$(grep role= "$T/segel.log" | tail -3)"
-grep -Eq "L3: role=outbound .*action=signed cert_serial=[0-9A-F]+" "$T/segel.log" &&
-	pass "signing logged with queue id and certificate serial" || fail "signing log line" "$(grep L3 "$T/segel.log")"
-grep -q '"event":"sign"' "$T/audit.log" && pass "signing recorded in the audit log" || fail "audit record" "$(tail -2 "$T/audit.log")"
-ls "$T"/archive/*/*/*/*L3*.eml >/dev/null 2>&1 && pass "signed copy archived" || fail "archive" "$(find "$T/archive")"
+grep -Eq "L3: role=outbound from=erin@tanjungpinangkota.go.id .*action=refused: none .*reply=550" "$T/segel.log" &&
+	pass "no-certificate refusal logged with queue id, reason and reply" || fail "no-cert log line" "$(grep L3 "$T/segel.log")"
+grep -q '"event":"refuse".*"queue_id":"L1"' "$T/audit.log" && pass "refusal recorded in the audit log" ||
+	fail "audit record" "$(tail -2 "$T/audit.log")"
 if grep -Eiq 'rahasia|BEGIN .*PRIVATE|pass(phrase|word)=' "$T/segel.log"; then
 	fail "no secrets in the log" "$(grep -Ei 'rahasia|PRIVATE' "$T/segel.log" | head -2)"
 else
