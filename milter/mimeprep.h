@@ -1,0 +1,44 @@
+/*
+ * mimeprep.h - turns a message's content (its top-level Content-* header
+ * fields and body) into the canonical MIME entity that smime_sign signs
+ * (RFC 8551 §3.1): every leaf 7-bit (quoted-printable for text, base64
+ * for the rest; clean base64 is kept as is), CRLF line ends, "From " lines
+ * and trailing white space protected by quoted-printable, and the footer
+ * appended to each text/plain and text/html part a reader sees.
+ *
+ * Nested multipart/signed, multipart/encrypted and application/pkcs7-mime
+ * parts are kept byte for byte. Everything GMime is created and freed within
+ * the call (GMime objects never cross threads); g_mime_init() must have been
+ * called once by the process.
+ *
+ * Footer rules: text/plain gets "\n-- \n" + FOOTER + "\n" at the end (the
+ * RFC 3676 signature separator, so readers show it as a footer and strip it
+ * from replies); text/html gets "<p>FOOTER</p>" (HTML-escaped, non-ASCII as
+ * numeric references) before the last </body>, or at the end when there is
+ * none. Parts with Content-Disposition: attachment or a file name, and parts
+ * inside a message/rfc822 attachment, get no footer. The footer is
+ * converted to the part's charset; when the charset cannot hold it the part
+ * is converted to UTF-8 and relabelled.
+ */
+#ifndef SEGEL_MIMEPREP_H
+#define SEGEL_MIMEPREP_H
+
+#include <stdbool.h>
+
+#include "msgbuf.h"
+#include "util.h"
+
+/*
+ * Appends the entity to out. content_headers: "Name: value" CRLF lines, ""
+ * for none (then text/plain; charset=us-ascii). body is only read. footer is
+ * UTF-8, NULL or "" for none. 0 on success, -1 with a reason in err.
+ */
+int mimeprep_entity(const char *content_headers, const struct msgbuf *body,
+    const char *footer, struct msgbuf *out, struct sbuf *err);
+
+/* True for a Content-Type value (parameters ignored) that is already signed
+ * or encrypted: multipart/signed, multipart/encrypted,
+ * application/pkcs7-mime, application/x-pkcs7-mime. */
+bool mimeprep_is_protected(const char *content_type);
+
+#endif
