@@ -17,7 +17,8 @@
 #   send_local FROM TO FILE  Postfix's sendmail (-C $H/postfix)
 #   last_reply               the last server reply of the last swaks session
 #   sink_wait N [TIMEOUT]    N messages in the sink and the queue empty
-#   sink_count, sink_last, sink_message FILE OUT [--crlf], sink_rcpts FILE
+#   sink_count, sink_last, sink_find STRING, sink_rcpts FILE,
+#   sink_message FILE OUT [--crlf]   the message without smtp-sink's additions
 #   queue_empty              0 when the private Postfix queue is empty
 #   verify_openssl MSG [openssl args]   openssl cms -verify against trust.pem
 #   verify_gpgsm MSG         gpgsm --verify with a private homedir
@@ -283,8 +284,7 @@ _h_master_pid() {
 
 _h_start_postfix() {
 	local i out
-	out=$(script -qec "postfix -c '$PF_CONF' start" /dev/null 2>&1)
-	if [ $? -ne 0 ]; then
+	if ! out=$(script -qec "postfix -c '$PF_CONF' start" /dev/null 2>&1); then
 		_h_say "postfix start failed: $out"
 		return 1
 	fi
@@ -337,7 +337,7 @@ harness_start() {
 # ---------------------------------------------------------------- segel
 
 segel_start() {
-	local i
+	local i rc
 	if [ ! -x "$SEGEL_BIN" ]; then
 		_h_say "no $SEGEL_BIN (run make first, or set H_NO_MILTER=1)"
 		return 1
@@ -351,8 +351,9 @@ segel_start() {
 			return 0
 		fi
 		if ! kill -0 "$SEGEL_PID" 2>/dev/null; then
-			wait "$SEGEL_PID"
-			_h_say "segel-milter exited ($?) at start; $H/segel.log:"
+			rc=0
+			wait "$SEGEL_PID" || rc=$?
+			_h_say "segel-milter exited ($rc) at start; $H/segel.log:"
 			tail -n 20 "$H/segel.log" >&2
 			SEGEL_PID=
 			return 1
@@ -366,16 +367,16 @@ segel_start() {
 segel_stop() {
 	local i
 	[ -n "${SEGEL_PID:-}" ] || return 0
-	kill -TERM "$SEGEL_PID" 2>/dev/null
+	kill -TERM "$SEGEL_PID" 2>/dev/null || true
 	for i in $(seq 1 100); do
 		kill -0 "$SEGEL_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$SEGEL_PID" 2>/dev/null; then
 		_h_say "segel-milter ignored SIGTERM for 10 s; killing it"
-		kill -KILL "$SEGEL_PID" 2>/dev/null
+		kill -KILL "$SEGEL_PID" 2>/dev/null || true
 	fi
-	wait "$SEGEL_PID" 2>/dev/null
+	wait "$SEGEL_PID" 2>/dev/null || true
 	SEGEL_PID=
 }
 
@@ -536,6 +537,13 @@ sink_wait() {
 	return 1
 }
 
+# The newest sink file containing STRING (fixed string, e.g. a Message-ID).
+sink_find() {
+	local f
+	f=$(grep -lF -- "$1" "$H/sink"/* 2>/dev/null | xargs -r ls -t | head -n 1)
+	[ -n "$f" ] && echo "$f"
+}
+
 # The envelope recipients smtp-sink recorded, one a line.
 sink_rcpts() { sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' "$1"; }
 
@@ -663,25 +671,25 @@ harness_stop() {
 	[ -n "${_h_stopped:-}" ] && return 0
 	_h_stopped=1
 	if pid=$(_h_master_pid); then
-		postfix -c "$PF_CONF" stop >/dev/null 2>&1
+		postfix -c "$PF_CONF" stop >/dev/null 2>&1 || true
 		for i in $(seq 1 150); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
 		if kill -0 "$pid" 2>/dev/null; then
 			_h_say "Postfix master $pid did not stop; killing it"
-			kill -KILL "$pid" 2>/dev/null
+			kill -KILL "$pid" 2>/dev/null || true
 		fi
 	fi
 	_h_kill_leftovers
 	if [ -n "${SINK_PID:-}" ]; then
-		kill -TERM "$SINK_PID" 2>/dev/null
-		wait "$SINK_PID" 2>/dev/null
+		kill -TERM "$SINK_PID" 2>/dev/null || true
+		wait "$SINK_PID" 2>/dev/null || true
 		SINK_PID=
 	fi
 	segel_stop
 	if [ -d "$H/gnupg" ]; then
-		gpgconf --homedir "$H/gnupg" --kill all >/dev/null 2>&1
+		gpgconf --homedir "$H/gnupg" --kill all >/dev/null 2>&1 || true
 	fi
 	if [ "${KEEP:-0}" = 1 ] || [ "$H_FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
 		_h_say "kept $H"
@@ -699,7 +707,7 @@ _h_kill_leftovers() {
 		p=${e#/proc/}
 		p=${p%/environ}
 		if { tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qx "MAIL_CONFIG=$PF_CONF"; then
-			kill -KILL "$p" 2>/dev/null
+			kill -KILL "$p" 2>/dev/null || true
 		fi
 	done
 }
