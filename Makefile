@@ -86,6 +86,17 @@ check: deps
 check-unit: all
 	BUILD=$(BUILD) tests/run-all unit
 
+# The unit and milter-protocol suites under ASan+UBSan (build/asan); the
+# end-to-end suite runs the sanitized daemon too when SANITIZE_E2E=1.
+check-sanitize: deps
+	$(MAKE) SANITIZE=1 all
+	BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  tests/run-all unit
+	BUILD=build/asan ASAN_OPTIONS=detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  tests/run-all milter
+
 demo: deps
 	$(MAKE) all
 	BUILD=$(BUILD) tests/demo
@@ -114,6 +125,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps check check-unit demo bench fuzz install clean
+.PHONY: all deps check check-unit check-sanitize demo bench fuzz install clean
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d
