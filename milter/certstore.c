@@ -306,7 +306,7 @@ certstore_validate(struct cert_entry *e, STACK_OF(X509) *ca,
 	if (err == X509_V_ERR_CERT_REVOKED)
 		cs_fail(e, CERT_REVOKED, "revoked by its CA (listed in a CRL)");
 	else if (err != X509_V_OK)
-		cs_fail(e, CERT_UNTRUSTED, "not trusted: %s",
+		cs_fail(e, CERT_UNTRUSTED, "not trusted under pki.trust_file: %s",
 		    X509_verify_cert_error_string(err));
 	cs_check_usage(e);
 	ERR_clear_error();

@@ -1,0 +1,1069 @@
+/*
+ * segelctl.c - the officer's tool for the certificate store and the audit
+ * log: list, show, import, revoke, expiring, check, audit verify, report.
+ *
+ *   segelctl [-c FILE] COMMAND ...
+ *
+ * Exit status: 0 success; 1 refused, found (expiring), or broken (audit);
+ * 64 usage; 78 configuration or store unusable. Every change (import,
+ * revoke) is written to the audit log with role "admin" and makes a
+ * running segel-milter reload (SIGUSR1).
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "audit.h"
+#include "certstore.h"
+#include "conf.h"
+#include "diag.h"
+#include "pki.h"
+#include "report.h"
+#include "runtime.h"
+#include "util.h"
+
+#define EXPIRING_DAYS	30
+
+struct ctl {
+	const char *conf_path;
+	struct conf *c;
+	struct pki *p;
+	struct certstore *cs;
+	struct diag d;
+	time_t now;
+};
+
+static void __attribute__((noreturn))
+usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "segelctl: %s\n", why);
+	fputs("usage: segelctl [-c FILE] COMMAND ...\n"
+	    "  list [--json]                     the certificates in the store\n"
+	    "  show ADDRESS                      one certificate in full\n"
+	    "  import FILE.p12 [--pass-file F] [--address ADDRESS]\n"
+	    "  revoke ADDRESS --reason TEXT      final: never usable again\n"
+	    "  expiring --days N                 exit 1 when any expires "
+	    "within N days\n"
+	    "  check                             as segel-milter -n\n"
+	    "  audit verify                      check the audit log's chain\n"
+	    "  report --since DATE [--until DATE] [--html FILE]\n", stderr);
+	exit(EX_USAGE);
+}
+
+/* Loads configuration, trust store and certificate store, or exits 78. */
+static void
+ctl_load(struct ctl *x)
+{
+	diag_init(&x->d);
+	x->now = time(NULL);
+	if ((x->c = conf_load(x->conf_path, &x->d)) == NULL)
+		goto fail;
+	if ((x->p = pki_load(x->c, &x->d)) == NULL)
+		goto fail;
+	x->cs = certstore_load(x->c, x->p, &x->d);
+	return;
+fail:
+	diag_print(&x->d, stderr);
+	exit(EX_CONFIG);
+}
+
+static void
+ctl_free(struct ctl *x)
+{
+	certstore_free(x->cs);
+	pki_free(x->p);
+	conf_free(x->c);
+	diag_free(&x->d);
+}
+
+/* The word list/show use, and days left (negative when expired). */
+static const char *
+ctl_status(const struct ctl *x, const struct cert_entry *e, long *days)
+{
+	const struct cert_entry *got;
+	enum cert_status st = certstore_lookup(x->cs, e->address, x->now, &got);
+
+	*days = e->cert ? (long)((e->not_after - x->now) / 86400) : 0;
+	if (e->cert && e->not_after < x->now && *days == 0)
+		*days = -1;
+	switch (st) {
+	case CERT_OK:
+		return *days <= EXPIRING_DAYS ? "expiring" : "valid";
+	case CERT_EXPIRED:
+		return "expired";
+	default:
+		return cert_status_name(st);
+	}
+}
+
+enum ctl_fmt { F_DAY, F_ISO, F_HUMAN, F_STAMP };
+
+static void
+ctl_date(time_t t, char *buf, size_t len, enum ctl_fmt f)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	switch (f) {
+	case F_DAY:
+		strftime(buf, len, "%Y-%m-%d", &tm);
+		break;
+	case F_ISO:
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		break;
+	case F_HUMAN:
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+		break;
+	case F_STAMP:
+		strftime(buf, len, "%Y%m%dT%H%M%SZ", &tm);
+		break;
+	}
+}
+
+/* Display width of UTF-8 text (code points). */
+static int
+ctl_width(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static const char *
+ctl_issuer_cn(const char *rfc2253, char *buf, size_t len)
+{
+	const char *p = strncmp(rfc2253, "CN=", 3) == 0 ? rfc2253 + 3 : rfc2253;
+	size_t n = 0;
+
+	while (p[n] != '\0' && !(p[n] == ',' && (n == 0 || p[n - 1] != '\\')))
+		n++;
+	snprintf(buf, len, "%.*s", (int)n, p);
+	return buf;
+}
+
+#define LIST_COLS 8
+
+static void
+list_row(char *row[LIST_COLS], int w[LIST_COLS], bool print)
+{
+	int i;
+
+	for (i = 0; i < LIST_COLS; i++) {
+		if (!print) {
+			if (ctl_width(row[i]) > w[i])
+				w[i] = ctl_width(row[i]);
+			continue;
+		}
+		fputs(row[i], stdout);
+		if (i < LIST_COLS - 1)
+			printf("%*s", w[i] - ctl_width(row[i]) + 2, "");
+	}
+	if (print)
+		putchar('\n');
+}
+
+static void
+list_fill(const struct ctl *x, const struct cert_entry *e, char *row[],
+    char bufs[][160])
+{
+	long days;
+
+	row[7] = (char *)ctl_status(x, e, &days);
+	row[0] = e->address;
+	row[1] = e->subject_cn ? e->subject_cn : "-";
+	row[2] = e->unit ? e->unit : "-";
+	row[3] = e->serial_hex ? e->serial_hex : "-";
+	row[4] = e->issuer ? (char *)ctl_issuer_cn(e->issuer, bufs[0], 160) :
+	    "-";
+	if (e->cert) {
+		ctl_date(e->not_after, bufs[1], 160, F_DAY);
+		snprintf(bufs[2], 160, "%ld", days);
+	} else {
+		strcpy(bufs[1], "-");
+		strcpy(bufs[2], "-");
+	}
+	row[5] = bufs[1];
+	row[6] = bufs[2];
+}
+
+static void
+list_json(const struct ctl *x)
+{
+	const struct cert_entry *e;
+	struct sbuf b;
+	char nb[32], na[32];
+	long days;
+	size_t i;
+
+	sbuf_init(&b);
+	sbuf_adds(&b, "[");
+	for (i = 0; (e = certstore_get(x->cs, i)) != NULL; i++) {
+		const char *st = ctl_status(x, e, &days);
+
+		sbuf_adds(&b, i ? ",\n {" : "\n {");
+		sbuf_adds(&b, "\"address\": ");
+		audit_json_string(&b, e->address);
+		sbuf_adds(&b, ", \"holder\": ");
+		audit_json_string(&b, e->subject_cn);
+		sbuf_adds(&b, ", \"unit\": ");
+		audit_json_string(&b, e->unit);
+		sbuf_adds(&b, ", \"serial\": ");
+		audit_json_string(&b, e->serial_hex);
+		sbuf_adds(&b, ", \"issuer\": ");
+		audit_json_string(&b, e->issuer);
+		ctl_date(e->not_before, nb, sizeof(nb), F_ISO);
+		ctl_date(e->not_after, na, sizeof(na), F_ISO);
+		if (e->cert)
+			sbuf_printf(&b, ", \"not_before\": \"%s\", "
+			    "\"not_after\": \"%s\", \"days_left\": %ld", nb,
+			    na, days);
+		else
+			sbuf_adds(&b, ", \"not_before\": null, \"not_after\": "
+			    "null, \"days_left\": null");
+		sbuf_printf(&b, ", \"status\": \"%s\", \"problem\": ", st);
+		audit_json_string(&b, e->problem);
+		sbuf_adds(&b, ", \"file\": ");
+		audit_json_string(&b, e->file);
+		sbuf_adds(&b, "}");
+	}
+	sbuf_adds(&b, i ? "\n]\n" : "]\n");
+	fputs(b.s, stdout);
+	sbuf_free(&b);
+}
+
+static int
+cmd_list(struct ctl *x, int argc, char **argv)
+{
+	static char *head[LIST_COLS] = { "ADDRESS", "HOLDER", "UNIT", "SERIAL",
+	    "ISSUER", "VALID UNTIL", "DAYS", "STATUS" };
+	char *row[LIST_COLS], bufs[3][160];
+	const struct cert_entry *e;
+	int w[LIST_COLS] = { 0 }, pass;
+	bool json = false;
+	size_t i;
+
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		json = true;
+	else if (argc != 1)
+		usage("list takes only --json");
+	ctl_load(x);
+	if (json) {
+		list_json(x);
+		return 0;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		list_row(head, w, pass);
+		for (i = 0; (e = certstore_get(x->cs, i)) != NULL; i++) {
+			list_fill(x, e, row, bufs);
+			list_row(row, w, pass);
+		}
+	}
+	if (certstore_count(x->cs) == 0)
+		printf("(no certificates in %s)\n", x->c->cert_dir);
+	return 0;
+}
+
+static void
+show_cert(const char *label, X509 *c)
+{
+	char *s = certstore_name_rfc2253(X509_get_subject_name(c));
+	char *i = certstore_name_rfc2253(X509_get_issuer_name(c));
+	char *ser = certstore_serial_hex(c);
+	BIO *b = BIO_new_fp(stdout, BIO_NOCLOSE);
+
+	printf("  %s: %s\n      issuer %s, serial %s, valid ", label, s, i, ser);
+	ASN1_TIME_print(b, X509_get0_notBefore(c));
+	BIO_printf(b, " .. ");
+	ASN1_TIME_print(b, X509_get0_notAfter(c));
+	BIO_printf(b, "\n");
+	BIO_free(b);
+	free(s);
+	free(i);
+	free(ser);
+}
+
+static void
+show_chain(const struct ctl *x, const struct cert_entry *e)
+{
+	X509 *top = e->cert, *a;
+	int i;
+
+	printf("chain:\n");
+	show_cert("certificate", e->cert);
+	for (i = 0; i < sk_X509_num(e->chain); i++) {
+		top = sk_X509_value(e->chain, i);
+		show_cert("intermediate", top);
+	}
+	for (i = 0; i < sk_X509_num(x->p->anchors); i++) {
+		a = sk_X509_value(x->p->anchors, i);
+		if (X509_check_issued(a, top) == X509_V_OK) {
+			show_cert("trust anchor", a);
+			return;
+		}
+	}
+	printf("  trust anchor: none of %s issued it\n", x->c->trust_file);
+}
+
+static void
+show_revocation(const struct ctl *x, const struct cert_entry *e)
+{
+	char *local = certstore_local_reason(x->c->cert_dir, e->cert);
+
+	printf("revocation:\n  CRL (%s): %s\n", x->c->crl_dir ? x->c->crl_dir :
+	    "no crl_dir", pki_is_revoked(x->p, e->cert) ? "REVOKED (listed)" :
+	    "not listed");
+	printf("  local list (%s/revoked.list): %s\n", x->c->cert_dir,
+	    local ? local : "not listed");
+	free(local);
+}
+
+static int
+cmd_show(struct ctl *x, int argc, char **argv)
+{
+	const struct cert_entry *e;
+	char nb[40], na[40];
+	long days;
+
+	if (argc != 2)
+		usage("show takes one ADDRESS");
+	ctl_load(x);
+	certstore_lookup(x->cs, argv[1], x->now, &e);
+	if (e == NULL) {
+		fprintf(stderr, "segelctl: no certificate for %s in %s\n",
+		    argv[1], x->c->cert_dir);
+		return 1;
+	}
+	printf("address:     %s\nfile:        %s\nstatus:      %s\n",
+	    e->address, e->file, ctl_status(x, e, &days));
+	if (e->problem)
+		printf("problem:     %s\n", e->problem);
+	if (e->cert == NULL)
+		return 0;
+	ctl_date(e->not_before, nb, sizeof(nb), F_HUMAN);
+	ctl_date(e->not_after, na, sizeof(na), F_HUMAN);
+	printf("holder:      %s\nunit:        %s\nserial:      %s\n"
+	    "issuer:      %s\nvalid from:  %s\nvalid until: %s (%ld days "
+	    "left)\nkey:         %s, %d bits\n", e->subject_cn ? e->subject_cn :
+	    "-", e->unit ? e->unit : "-", e->serial_hex, e->issuer, nb, na,
+	    days, e->key ? OBJ_nid2sn(EVP_PKEY_get_base_id(e->key)) : "-",
+	    e->key ? EVP_PKEY_get_bits(e->key) : 0);
+	show_chain(x, e);
+	show_revocation(x, e);
+	return 0;
+}
+
+/* The operator, for the audit record. */
+static const char *
+ctl_operator(void)
+{
+	const char *s = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (s != NULL && *s != '\0')
+		return s;
+	pw = getpwuid(getuid());
+	return pw ? pw->pw_name : "unknown";
+}
+
+/* Writes one admin record; 0 also when no audit log is configured. */
+static int
+ctl_audit(const struct ctl *x, const char *event, const char *addr,
+    const char *serial, const char *result, const char *reason,
+    const char *unit)
+{
+	struct audit_rec r = { event, NULL, NULL, "admin", addr, ctl_operator(),
+	    serial, result, reason, NULL, unit };
+	struct sbuf err;
+	struct audit *a;
+	int rc;
+
+	if (x->c->audit_file == NULL)
+		return 0;
+	sbuf_init(&err);
+	if ((a = audit_open(x->c->audit_file, &err)) == NULL) {
+		fprintf(stderr, "segelctl: %s\n", err.s);
+		sbuf_free(&err);
+		return -1;
+	}
+	if ((rc = audit_write(a, &r)) != 0)
+		fprintf(stderr, "segelctl: %s: audit write failed: %s\n",
+		    x->c->audit_file, strerror(errno));
+	audit_close(a);
+	sbuf_free(&err);
+	return rc;
+}
+
+/* The configuration file process pid was started with, resolved; or NULL. */
+static char *
+ctl_proc_conf(const char *pid)
+{
+	char path[300], buf[8192], *conf = SEGEL_DEFAULT_CONF, *p, *r;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	for (p = buf; p < buf + n; p += strlen(p) + 1) {
+		if (strcmp(p, "-c") == 0 && p + 3 < buf + n)
+			conf = p + 3;
+		else if (strncmp(p, "-c", 2) == 0 && p[2] != '\0')
+			conf = p + 2;
+	}
+	if (conf[0] == '/')
+		return realpath(conf, NULL);
+	snprintf(path, sizeof(path), "/proc/%s/cwd/%s", pid, conf);
+	r = realpath(path, NULL);
+	return r;
+}
+
+/*
+ * SIGUSR1 to each process named segel-milter that runs with this
+ * configuration file (daemons of other configurations are left alone).
+ * Returns how many were signalled.
+ */
+static int
+ctl_signal_daemon(const struct ctl *x)
+{
+	struct dirent *de;
+	char path[300], comm[64], *mine, *theirs;
+	DIR *d;
+	FILE *fp;
+	int n = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	mine = realpath(x->conf_path, NULL);
+	while (mine != NULL && (de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), fp) != NULL &&
+		    strcmp(comm, "segel-milter\n") == 0 &&
+		    (theirs = ctl_proc_conf(de->d_name)) != NULL) {
+			if (strcmp(mine, theirs) == 0 &&
+			    kill((pid_t)atol(de->d_name), SIGUSR1) == 0) {
+				printf("signalled segel-milter (pid %s) to "
+				    "reload\n", de->d_name);
+				n++;
+			}
+			free(theirs);
+		}
+		fclose(fp);
+	}
+	closedir(d);
+	free(mine);
+	if (n == 0)
+		printf("no running segel-milter with %s found: the change "
+		    "takes effect when it next starts or reloads\n",
+		    x->conf_path);
+	return n;
+}
+
+/*
+ * Writes data to path atomically: a temporary file in the same folder,
+ * fsync, rename, fsync of the folder. 0 or -1 (errno).
+ */
+static int
+ctl_atomic_write(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *tmp = xasprintf("%s.tmpXXXXXX", path), *dir, *slash;
+	const char *p = data;
+	ssize_t w;
+	int fd, dfd, saved;
+
+	if ((fd = mkstemp(tmp)) < 0)
+		goto fail;
+	if (fchmod(fd, mode) != 0)
+		goto fail_fd;
+	while (len > 0) {
+		if ((w = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail_fd;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		goto fail_fd;
+	}
+	if (rename(tmp, path) != 0)
+		goto fail_unlink;
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if ((dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	free(tmp);
+	return 0;
+fail_fd:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+fail_unlink:
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+fail:
+	free(tmp);
+	return -1;
+}
+
+/* Serializes segelctl changes to one store. */
+static int
+ctl_lock_store(const struct ctl *x)
+{
+	char *p = xasprintf("%s/.segelctl.lock", x->c->cert_dir);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	free(p);
+	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+
+/* Reads a whole small file into b. 0 or -1. */
+static int
+ctl_slurp(const char *path, struct sbuf *b)
+{
+	char buf[8192];
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		sbuf_add(b, buf, n);
+	if (ferror(fp)) {
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	sbuf_add(b, "", 0);
+	return 0;
+}
+
+/* The passphrase: first line of file, or asked on the terminal. */
+static char *
+import_pass(const char *file, const char *p12)
+{
+	struct termios old, quiet;
+	char buf[1024], *s = NULL;
+	FILE *tty;
+
+	if (file != NULL) {
+		if ((tty = fopen(file, "r")) == NULL) {
+			fprintf(stderr, "segelctl: %s: %s\n", file,
+			    strerror(errno));
+			return NULL;
+		}
+		s = xstrdup(fgets(buf, sizeof(buf), tty) ? buf : "");
+		fclose(tty);
+	} else {
+		if ((tty = fopen("/dev/tty", "r+")) == NULL) {
+			fprintf(stderr, "segelctl: no terminal to ask for the "
+			    "passphrase: use --pass-file\n");
+			return NULL;
+		}
+		fprintf(tty, "Passphrase of %s: ", p12);
+		fflush(tty);
+		tcgetattr(fileno(tty), &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+		s = xstrdup(fgets(buf, sizeof(buf), tty) ? buf : "");
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+		fputc('\n', tty);
+		fclose(tty);
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	s[strcspn(s, "\r\n")] = '\0';
+	return s;
+}
+
+/* The one address in the domain the certificate names, or NULL. */
+static char *
+import_address(const struct ctl *x, X509 *cert, char *why, size_t len)
+{
+	STACK_OF(OPENSSL_STRING) *em = X509_get1_email(cert);
+	char *found = NULL, *a;
+	int i, n = 0;
+
+	for (i = 0; i < sk_OPENSSL_STRING_num(em); i++) {
+		a = addr_normalize(sk_OPENSSL_STRING_value(em, i));
+		if (a != NULL && addr_in_domain(a, x->c->domain) &&
+		    (found == NULL || strcmp(found, a) != 0)) {
+			free(found);
+			found = a;
+			n++;
+		} else {
+			free(a);
+		}
+	}
+	X509_email_free(em);
+	if (n == 1)
+		return found;
+	free(found);
+	snprintf(why, len, n == 0 ? "the certificate names no address in the "
+	    "domain %s" : "the certificate names several addresses in %s: "
+	    "choose one with --address", x->c->domain);
+	return NULL;
+}
+
+/* Copies the current files of addr into history/ (hard links). */
+static int
+import_keep_old(const struct ctl *x, const char *addr)
+{
+	const struct cert_entry *old;
+	char *hist, *from, *to, ts[32];
+	const char *ext[2] = { "p12", "pass" };
+	int i, rc = 0;
+
+	certstore_lookup(x->cs, addr, x->now, &old);
+	if (old == NULL)
+		return 0;
+	hist = xasprintf("%s/history", x->c->cert_dir);
+	if (mkdir(hist, 0700) != 0 && errno != EEXIST)
+		rc = -1;
+	ctl_date(x->now, ts, sizeof(ts), F_STAMP);
+	for (i = 0; rc == 0 && i < 2; i++) {
+		from = xasprintf("%s/%s.%s", x->c->cert_dir, addr, ext[i]);
+		to = xasprintf("%s/%s-%s-%s.%s", hist, addr, old->serial_hex ?
+		    old->serial_hex : "unreadable", ts, ext[i]);
+		if (link(from, to) != 0 && errno != ENOENT && errno != EEXIST)
+			rc = -1;
+		else if (i == 0)
+			printf("kept the previous certificate as %s\n", to);
+		free(from);
+		free(to);
+	}
+	free(hist);
+	return rc;
+}
+
+/* Stores p12 bytes and pass under addr; 0 or -1 (message printed). */
+static int
+import_store(const struct ctl *x, const char *addr, const struct sbuf *p12,
+    const char *pass)
+{
+	char *pp = xasprintf("%s/%s.pass", x->c->cert_dir, addr);
+	char *pf = xasprintf("%s/%s.p12", x->c->cert_dir, addr);
+	char *line = xasprintf("%s\n", pass);
+	int rc = -1;
+
+	if (import_keep_old(x, addr) != 0) {
+		fprintf(stderr, "segelctl: cannot keep the old certificate in "
+		    "%s/history: %s\n", x->c->cert_dir, strerror(errno));
+		goto out;
+	}
+	if (ctl_atomic_write(pp, line, strlen(line), 0600) != 0 ||
+	    ctl_atomic_write(pf, p12->s, p12->len, 0600) != 0) {
+		fprintf(stderr, "segelctl: cannot write %s: %s\n", pf,
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	secret_free(line, 0);
+	free(pp);
+	free(pf);
+	return rc;
+}
+
+struct import_args {
+	const char *file, *pass_file, *address;
+};
+
+static void
+import_parse(int argc, char **argv, struct import_args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--pass-file") == 0 && i + 1 < argc)
+			a->pass_file = argv[++i];
+		else if (strcmp(argv[i], "--address") == 0 && i + 1 < argc)
+			a->address = argv[++i];
+		else if (argv[i][0] == '-' || a->file != NULL)
+			usage("import FILE.p12 [--pass-file F] [--address A]");
+		else
+			a->file = argv[i];
+	}
+	if (a->file == NULL)
+		usage("import needs FILE.p12");
+}
+
+/* Checks e as the daemon would, and its dates now; NULL or the reason. */
+static const char *
+import_judge(const struct ctl *x, struct cert_entry *e, STACK_OF(X509) *ca)
+{
+	certstore_validate(e, ca, x->c, x->p);
+	if (e->status != CERT_OK)
+		return e->problem;
+	if (x->now > e->not_after)
+		return "the certificate has expired";
+	if (x->now < e->not_before)
+		return "the certificate is not valid yet";
+	return NULL;
+}
+
+static int
+cmd_import(struct ctl *x, int argc, char **argv)
+{
+	struct import_args a;
+	struct cert_entry e;
+	STACK_OF(X509) *ca = NULL;
+	struct sbuf p12;
+	char *pass = NULL, why[256];
+	const char *bad = NULL;
+	int rc = 1, lock = -1;
+
+	import_parse(argc, argv, &a);
+	memset(&e, 0, sizeof(e));
+	sbuf_init(&p12);
+	ctl_load(x);
+	if (ctl_slurp(a.file, &p12) != 0) {
+		fprintf(stderr, "segelctl: %s: %s\n", a.file, strerror(errno));
+		goto out;
+	}
+	if ((pass = import_pass(a.pass_file, a.file)) == NULL)
+		goto out;
+	if (certstore_decode(a.file, pass, &e.cert, &e.key, &ca, why,
+	    sizeof(why)) != 0) {
+		bad = why;
+		goto refuse;
+	}
+	e.address = a.address ? addr_normalize(a.address) :
+	    import_address(x, e.cert, why, sizeof(why));
+	if (e.address == NULL) {
+		bad = a.address ? "--address is not a mail address" : why;
+		goto refuse;
+	}
+	e.file = xstrdup(a.file);
+	if ((bad = import_judge(x, &e, ca)) != NULL)
+		goto refuse;
+	if ((lock = ctl_lock_store(x)) < 0 ||
+	    import_store(x, e.address, &p12, pass) != 0)
+		goto out;
+	ctl_date(e.not_after, why, sizeof(why), F_DAY);
+	printf("imported %s for %s (serial %s, valid until %s)\n", a.file,
+	    e.address, e.serial_hex, why);
+	rc = ctl_audit(x, "import", e.address, e.serial_hex, "imported",
+	    a.file, e.unit) == 0 ? 0 : 1;
+	ctl_signal_daemon(x);
+	goto out;
+refuse:
+	fprintf(stderr, "segelctl: import refused: %s: %s\n", a.file, bad);
+out:
+	if (lock >= 0)
+		close(lock);
+	if (pass != NULL)
+		secret_free(pass, 0);
+	if (p12.s != NULL)
+		OPENSSL_cleanse(p12.s, p12.len);
+	sbuf_free(&p12);
+	sk_X509_pop_free(ca, X509_free);
+	X509_free(e.cert);
+	EVP_PKEY_free(e.key);
+	sk_X509_pop_free(e.chain, X509_free);
+	free(e.address);
+	free(e.file);
+	free(e.problem);
+	free(e.serial_hex);
+	free(e.issuer);
+	free(e.subject_cn);
+	free(e.unit);
+	return rc;
+}
+
+/* Text safe for one revoked.list field: no tabs or line ends. */
+static char *
+revoke_field(const char *s)
+{
+	char *t = xstrdup(s), *p;
+
+	for (p = t; *p != '\0'; p++)
+		if (*p == '\t' || *p == '\n' || *p == '\r')
+			*p = ' ';
+	return t;
+}
+
+/* Appends the record to cert_dir/revoked.list atomically. */
+static int
+revoke_append(const struct ctl *x, const struct cert_entry *e,
+    const char *reason)
+{
+	char *path = xasprintf("%s/revoked.list", x->c->cert_dir);
+	char *r = revoke_field(reason), ts[32];
+	struct sbuf b;
+	int rc;
+
+	sbuf_init(&b);
+	if (ctl_slurp(path, &b) != 0 && errno != ENOENT) {
+		rc = -1;
+		goto out;
+	}
+	if (b.len > 0 && b.s[b.len - 1] != '\n')
+		sbuf_adds(&b, "\n");
+	ctl_date(x->now, ts, sizeof(ts), F_ISO);
+	sbuf_printf(&b, "%s\t%s\t%s\t%s\t%s\n", e->serial_hex, e->issuer,
+	    e->address, ts, r);
+	rc = ctl_atomic_write(path, b.s, b.len, 0644);
+out:
+	if (rc != 0)
+		fprintf(stderr, "segelctl: %s: %s\n", path, strerror(errno));
+	sbuf_free(&b);
+	free(path);
+	free(r);
+	return rc;
+}
+
+static int
+cmd_revoke(struct ctl *x, int argc, char **argv)
+{
+	const struct cert_entry *e;
+	const char *reason = NULL;
+	int lock, rc = 1;
+
+	if (argc == 4 && strcmp(argv[2], "--reason") == 0)
+		reason = argv[3];
+	if (reason == NULL || *reason == '\0')
+		usage("revoke ADDRESS --reason TEXT");
+	ctl_load(x);
+	certstore_lookup(x->cs, argv[1], x->now, &e);
+	if (e == NULL || e->cert == NULL) {
+		fprintf(stderr, "segelctl: %s: %s\n", argv[1], e == NULL ?
+		    "no certificate in the store" : "the certificate cannot "
+		    "be read, so its serial is unknown");
+		return 1;
+	}
+	if ((lock = ctl_lock_store(x)) < 0) {
+		fprintf(stderr, "segelctl: cannot lock %s\n", x->c->cert_dir);
+		return 1;
+	}
+	if (certstore_locally_revoked(x->c->cert_dir, e->cert)) {
+		printf("%s (serial %s) is already revoked\n", e->address,
+		    e->serial_hex);
+		rc = 0;
+	} else if (revoke_append(x, e, reason) == 0) {
+		printf("revoked %s (serial %s, issuer %s): %s\n", e->address,
+		    e->serial_hex, e->issuer, reason);
+		rc = ctl_audit(x, "revoke", e->address, e->serial_hex,
+		    "revoked", reason, e->unit) == 0 ? 0 : 1;
+		ctl_signal_daemon(x);
+	}
+	close(lock);
+	return rc;
+}
+
+static int
+cmd_expiring(struct ctl *x, int argc, char **argv)
+{
+	const struct cert_entry *e;
+	char *end = NULL, date[32];
+	long days, left;
+	size_t i, n = 0;
+
+	if (argc != 3 || strcmp(argv[1], "--days") != 0)
+		usage("expiring --days N");
+	days = strtol(argv[2], &end, 10);
+	if (*argv[2] == '\0' || *end != '\0' || days < 0 || days > 36500)
+		usage("--days wants a number of days (0..36500)");
+	ctl_load(x);
+	for (i = 0; (e = certstore_get(x->cs, i)) != NULL; i++) {
+		if (e->cert == NULL || e->status == CERT_REVOKED ||
+		    e->not_after - x->now > days * 86400L)
+			continue;
+		ctl_date(e->not_after, date, sizeof(date), F_DAY);
+		ctl_status(x, e, &left);
+		if (e->not_after < x->now)
+			printf("%s: expired on %s (serial %s)\n", e->address,
+			    date, e->serial_hex);
+		else
+			printf("%s: expires on %s, in %ld day%s (serial %s)\n",
+			    e->address, date, left, left == 1 ? "" : "s",
+			    e->serial_hex);
+		n++;
+	}
+	if (n == 0)
+		printf("no certificate expires within %ld days\n", days);
+	return n > 0 ? 1 : 0;
+}
+
+static int
+cmd_check(struct ctl *x, int argc, char **argv)
+{
+	struct runtime *rt;
+	struct diag d;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		usage("check takes no arguments");
+	diag_init(&d);
+	rt = runtime_load(x->conf_path, &d, false);
+	diag_print(&d, stdout);
+	rc = rt != NULL && diag_count(&d, DIAG_ERROR) == 0 ? 0 : EX_CONFIG;
+	if (rc == 0)
+		printf("%s: configuration OK (%zu certificate(s), %zu "
+		    "warning(s))\n", x->conf_path, rt->store ?
+		    certstore_count(rt->store) : 0,
+		    diag_count(&d, DIAG_WARNING));
+	runtime_free(rt);
+	diag_free(&d);
+	return rc;
+}
+
+static int
+cmd_audit(struct ctl *x, int argc, char **argv)
+{
+	struct sbuf err;
+	int rc;
+
+	if (argc != 2 || strcmp(argv[1], "verify") != 0)
+		usage("audit verify");
+	diag_init(&x->d);
+	if ((x->c = conf_load(x->conf_path, &x->d)) == NULL) {
+		diag_print(&x->d, stderr);
+		return EX_CONFIG;
+	}
+	if (x->c->audit_file == NULL) {
+		fprintf(stderr, "segelctl: %s: audit.file is not set\n",
+		    x->conf_path);
+		return EX_CONFIG;
+	}
+	sbuf_init(&err);
+	rc = audit_verify(x->c->audit_file, &err);
+	if (rc == 0)
+		printf("%s: %s\n", x->c->audit_file, err.s);
+	else
+		printf("audit log BROKEN: %s\n", err.s);
+	sbuf_free(&err);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_report(struct ctl *x, int argc, char **argv)
+{
+	const char *since = NULL, *until = NULL, *html = NULL;
+	time_t t0, t1;
+	struct sbuf err;
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (i + 1 >= argc)
+			usage("report --since DATE [--until DATE] [--html FILE]");
+		if (strcmp(argv[i], "--since") == 0)
+			since = argv[++i];
+		else if (strcmp(argv[i], "--until") == 0)
+			until = argv[++i];
+		else if (strcmp(argv[i], "--html") == 0)
+			html = argv[++i];
+		else
+			usage("report --since DATE [--until DATE] [--html FILE]");
+	}
+	if (since == NULL || (t0 = report_parse_date(since)) == (time_t)-1)
+		usage("report needs --since YYYY-MM-DD");
+	t1 = time(NULL) + 1;
+	if (until != NULL) {
+		if ((t1 = report_parse_date(until)) == (time_t)-1)
+			usage("--until wants YYYY-MM-DD");
+		if (strlen(until) == 10)
+			t1 += 86400;	/* the whole day */
+	}
+	ctl_load(x);
+	if (x->c->audit_file == NULL) {
+		fprintf(stderr, "segelctl: %s: audit.file is not set\n",
+		    x->conf_path);
+		return EX_CONFIG;
+	}
+	sbuf_init(&err);
+	rc = report_run(x->c, x->cs, x->now, t0, t1, stdout, html, &err);
+	if (rc != 0)
+		fprintf(stderr, "segelctl: report: %s\n", err.s);
+	sbuf_free(&err);
+	return rc == 0 ? 0 : 1;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct ctl *, int, char **);
+} commands[] = {
+	{ "list", cmd_list }, { "show", cmd_show }, { "import", cmd_import },
+	{ "revoke", cmd_revoke }, { "expiring", cmd_expiring },
+	{ "check", cmd_check }, { "audit", cmd_audit },
+	{ "report", cmd_report },
+};
+
+int
+main(int argc, char **argv)
+{
+	struct ctl x;
+	size_t i;
+	int ch, rc;
+
+	memset(&x, 0, sizeof(x));
+	x.conf_path = SEGEL_DEFAULT_CONF;
+	umask(077);
+	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
+		switch (ch) {
+		case 'c':
+			x.conf_path = optarg;
+			break;
+		case 'V':
+			printf("segelctl %s\n", SEGEL_VERSION);
+			return 0;
+		default:
+			usage(NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage("no command");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[0], commands[i].name) == 0) {
+			rc = commands[i].fn(&x, argc, argv);
+			ctl_free(&x);
+			return rc;
+		}
+	}
+	usage("unknown command");
+}
