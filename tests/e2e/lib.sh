@@ -21,7 +21,11 @@
 #   sink_message FILE OUT [--crlf]   the message without smtp-sink's additions
 #   queue_empty              0 when the private Postfix queue is empty
 #   verify_openssl MSG [openssl args]   openssl cms -verify against trust.pem
-#   verify_gpgsm MSG         gpgsm --verify with a private homedir
+#   verify_gpgsm MSG         gpgsm --verify with a private homedir; 0 only for
+#                            "Good signature" with status GOODSIG and TRUST_FULLY
+#                            (an expired signer prints "Good signature" too)
+#   Both judges accept a sink file or a message file and leave their output
+#   in $H/last.verify.
 #   pass NAME, fail NAME DETAILS, skip NAME WHY, finish
 #
 # Variables after harness_start: H, PKI (= $H/pki), DOMAIN, PORT_IN, PORT_SUB,
@@ -656,11 +660,15 @@ verify_gpgsm() {
 		return 1
 	fi
 	if [ -f "$H/verify.part" ]; then
-		gpgsm --homedir "$g" --batch --verify "$H/verify.sig" "$H/verify.part"
+		gpgsm --homedir "$g" --batch --status-fd 1 --verify "$H/verify.sig" "$H/verify.part"
 	else
-		gpgsm --homedir "$g" --batch --verify "$H/verify.sig"
+		gpgsm --homedir "$g" --batch --status-fd 1 --verify "$H/verify.sig"
 	fi >>"$H/last.verify" 2>&1
-	grep -q "Good signature" "$H/last.verify"
+	# "Good signature" alone is also printed for an expired signer
+	# (status EXPKEYSIG): demand GOODSIG and a trusted chain.
+	grep -q "Good signature" "$H/last.verify" &&
+		grep -q '^\[GNUPG:\] GOODSIG ' "$H/last.verify" &&
+		grep -Eq '^\[GNUPG:\] TRUST_(FULLY|ULTIMATE)' "$H/last.verify"
 }
 
 # ---------------------------------------------------------------- stop

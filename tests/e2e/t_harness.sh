@@ -177,6 +177,19 @@ if send_in "alice@$DOMAIN" budi@example.org "$H/signed.eml" --li 127.0.0.1 &&
 	else
 		pass openssl_rejects_untrusted
 	fi
+	if verify_gpgsm "$H/outside.eml"; then
+		fail gpgsm_rejects_untrusted "verified"
+	else
+		pass gpgsm_rejects_untrusted
+	fi
+	# an expired signer: gpgsm still prints "Good signature"; the judge must not pass it
+	openssl cms -sign -in "$H/part.txt" -signer "$P/staff/carol@$DOMAIN.pem" \
+		-inkey "$P/staff/carol@$DOMAIN.key" -certfile "$P/chain.pem" -out "$H/expired.eml" 2>/dev/null
+	if verify_openssl "$H/expired.eml" || verify_gpgsm "$H/expired.eml"; then
+		fail judges_reject_expired_signer "verified: $(tail -n 3 "$H/last.verify")"
+	else
+		pass judges_reject_expired_signer
+	fi
 else
 	fail signed_through_sink "$(last_reply)"
 fi
