@@ -310,7 +310,9 @@ harness_start() {
 	export H
 	PKI=$H/pki
 	PF_CONF=$H/postfix
-	trap harness_stop EXIT
+	_h_stopped=
+	_h_exit_rc=0
+	trap '_h_exit_rc=$?; harness_stop' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	local bd=${SEGEL_BUILD_DIR:-${BUILD:-build}}
@@ -673,8 +675,10 @@ verify_gpgsm() {
 
 # ---------------------------------------------------------------- stop
 
+# Stops everything of this instance.  Called by the EXIT trap, or by hand
+# (then a later harness_start may start a new instance).
 harness_stop() {
-	local rc=$? pid i
+	local rc=${_h_exit_rc:-0} pid i
 	[ -n "${H:-}" ] && [ -d "$H" ] || return 0
 	[ -n "${_h_stopped:-}" ] && return 0
 	_h_stopped=1
