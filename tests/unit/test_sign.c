@@ -100,29 +100,30 @@ struct sign_case {
 	const char *attach;	/* filename whose bytes must survive */
 	bool spool;		/* a tiny memory threshold */
 	const char *signer;
+	const char *attach_exp;	/* the attachment's bytes, when fixed */
 };
 
 #define CRLF "\r\n"
 static const struct sign_case cases[] = {
 	{ "plain_ascii", "Content-Type: text/plain; charset=us-ascii" CRLF,
-	  "Hello world." CRLF "Second line." CRLF, 1, 0, NULL, false, ALICE },
+	  "Hello world." CRLF "Second line." CRLF, 1, 0, NULL, false, ALICE, NULL },
 	{ "utf8_no_cte", "Content-Type: text/plain; charset=utf-8" CRLF,
 	  "Selamat pagi \xe2\x80\x94 caf\xc3\xa9 \xe2\x9c\x93" CRLF,
-	  1, 0, NULL, false, ALICE },
+	  1, 0, NULL, false, ALICE, NULL },
 	{ "latin1_qp", "Content-Type: text/plain; charset=iso-8859-1" CRLF
 	  "Content-Transfer-Encoding: quoted-printable" CRLF,
-	  "Caf=E9 ol=E9, na=EFve." CRLF, 1, 0, NULL, false, ALICE },
+	  "Caf=E9 ol=E9, na=EFve." CRLF, 1, 0, NULL, false, ALICE, NULL },
 	{ "html_only", "Content-Type: text/html; charset=utf-8" CRLF,
 	  "<html><head></head><BODY><p>Halo \xc3\xa9</p></BODY></html>" CRLF,
-	  1, 1, NULL, false, ALICE },
+	  1, 1, NULL, false, ALICE, NULL },
 	{ "alternative", "Content-Type: multipart/alternative; boundary=\"A\""
 	  CRLF, "--A" CRLF "Content-Type: text/plain; charset=utf-8" CRLF
 	  "Content-Transfer-Encoding: 8bit" CRLF CRLF "Halo \xc3\xa9" CRLF
 	  "--A" CRLF "Content-Type: text/html; charset=utf-8" CRLF
 	  "Content-Transfer-Encoding: 8bit" CRLF CRLF
 	  "<html><body>Halo \xc3\xa9</body></html>" CRLF "--A--" CRLF,
-	  2, 1, NULL, false, ALICE },
-	{ "mixed_binary_pdf", NULL, NULL, 1, 0, "doc.pdf", false, ALICE },
+	  2, 1, NULL, false, ALICE, NULL },
+	{ "mixed_binary_pdf", NULL, NULL, 1, 0, "doc.pdf", false, ALICE, NULL },
 	{ "nested", "Content-Type: multipart/mixed; boundary=\"M\"" CRLF
 	  "Content-Transfer-Encoding: 8bit" CRLF,
 	  "preamble" CRLF "--M" CRLF
@@ -141,33 +142,44 @@ static const struct sign_case cases[] = {
 	  "Content-Type: message/rfc822" CRLF CRLF
 	  "Subject: forwarded" CRLF "Content-Type: text/plain; charset=utf-8"
 	  CRLF "Content-Transfer-Encoding: 8bit" CRLF CRLF "inner \xc3\xa9" CRLF
-	  "--M--" CRLF "epilogue" CRLF, 2, 1, "notes.txt", false, ALICE },
+	  "--M--" CRLF "epilogue" CRLF, 2, 1, "notes.txt", false, ALICE, NULL },
 	{ "long_lines", "Content-Type: text/plain; charset=utf-8" CRLF
 	  "Content-Transfer-Encoding: 8bit" CRLF, NULL, 1, 0, NULL, false,
-	  ALICE },
+	  ALICE, NULL },
 	{ "from_lines", "Content-Type: text/plain" CRLF,
 	  "From here on" CRLF "From: not a header" CRLF ">From quoted" CRLF
-	  "F" CRLF "From" CRLF "From ", 1, 0, NULL, false, ALICE },
+	  "F" CRLF "From" CRLF "From ", 1, 0, NULL, false, ALICE, NULL },
 	{ "trailing_ws", "Content-Type: text/plain" CRLF,
 	  "spaces   " CRLF "tab\t" CRLF " " CRLF "\t \t" CRLF "end  ",
-	  1, 0, NULL, false, ALICE },
+	  1, 0, NULL, false, ALICE, NULL },
 	{ "no_mime_headers", "", "Plain old mail." CRLF, 1, 0, NULL, false,
-	  ALICE },
+	  ALICE, NULL },
 	{ "no_mime_8bit", "", "Tanpa header MIME \xc3\xa9" CRLF, 1, 0, NULL,
-	  false, ALICE },
+	  false, ALICE, NULL },
 	{ "bare_lf", "Content-Type: multipart/mixed; boundary=\"L\"" CRLF,
 	  "--L\nContent-Type: text/plain; charset=utf-8\n\nline one\n"
 	  "line two \xc3\xa9\n--L\nContent-Type: application/octet-stream\n"
 	  "Content-Disposition: attachment; filename=\"x.bin\"\n\n"
-	  "abc\n--L--\n", 1, 0, NULL, false, ALICE },
+	  "abc\n--L--\n", 1, 0, NULL, false, ALICE, NULL },
 	{ "7bit_with_8bit", "Content-Type: text/plain; charset=utf-8" CRLF
 	  "Content-Transfer-Encoding: 7bit" CRLF,
-	  "labelled 7bit but \xc3\xa9\xc3\xa8" CRLF, 1, 0, NULL, false, ALICE },
+	  "labelled 7bit but \xc3\xa9\xc3\xa8" CRLF, 1, 0, NULL, false, ALICE, NULL },
+	{ "7bit_attachments_8bit", "Content-Type: multipart/mixed; "
+	  "boundary=\"S\"" CRLF, "--S" CRLF "Content-Type: text/plain" CRLF
+	  CRLF "see attachments" CRLF "--S" CRLF
+	  "Content-Type: text/csv; charset=utf-8" CRLF
+	  "Content-Disposition: attachment; filename=\"data.csv\"" CRLF
+	  "Content-Transfer-Encoding: 7bit" CRLF CRLF
+	  "nama;kota" CRLF "Andr\xc3\xa9;Tanjungpinang" CRLF "--S" CRLF
+	  "Content-Type: application/octet-stream" CRLF
+	  "Content-Transfer-Encoding: 7bit" CRLF CRLF "\xff\xfe raw" CRLF
+	  "--S--" CRLF, 1, 0, "data.csv", false, ALICE,
+	  "nama;kota" CRLF "Andr\xc3\xa9;Tanjungpinang" },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
-	  CRLF, NULL, 1, 0, "one.bin", false, ALICE },
-	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE },
+	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
+	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
 	{ "ec_signer", "Content-Type: text/plain; charset=utf-8" CRLF,
-	  "Signed with P-256 \xc3\xa9" CRLF, 1, 0, NULL, false, EC },
+	  "Signed with P-256 \xc3\xa9" CRLF, 1, 0, NULL, false, EC, NULL },
 };
 
 /* The attachment of mixed_binary_pdf / large_spooled: every byte value,
@@ -246,6 +258,9 @@ make_body(const struct sign_case *c, GString *h, GString *b)
 static GByteArray *
 expected_attachment(const struct sign_case *c)
 {
+	if (c->attach_exp != NULL)
+		return g_byte_array_append(g_byte_array_new(),
+		    (const guint8 *)c->attach_exp, (guint)strlen(c->attach_exp));
 	if (strcmp(c->name, "base64_one_line") == 0)
 		return one_line_bytes();
 	if (strcmp(c->name, "nested") == 0) {
