@@ -1,42 +1,62 @@
 # tests/e2e/lib.sh - end-to-end harness: a private Postfix on loopback with
 # segel-milter, a sink that stores what leaves, and independent S/MIME judges.
 #
-# Source it from a test script (bash), then:
+# Source it from a test script (bash; set -euo pipefail is fine), then:
 #
 #   harness_start            temp dir $H, PKI, Postfix, smtp-sink, segel-milter;
 #                            installs an EXIT trap that calls harness_stop
-#   segel_conf_set KEY VAL   rewrite one line of $H/segel.conf (KEY: name or
-#                            section.name; VAL in libconfig syntax, e.g. '"tempfail"')
+#   harness_stop             stop everything (the trap does it; may be called by
+#                            hand, and harness_start again afterwards)
+#   segel_conf_set KEY VAL   rewrite one line of $H/segel.conf (KEY: name, or
+#                            section.name when ambiguous such as sign.enabled;
+#                            VAL in libconfig syntax, e.g. '"tempfail"'); adds
+#                            the key when absent.  No reload by itself.
 #   segel_conf_unset KEY     delete that line (the daemon's default applies)
 #   segel_reload             SIGUSR1 and wait for "configuration loaded" (0) or
-#                            "reload failed" (1) in $H/segel.log; 2 on timeout
-#   segel_start/segel_stop/segel_restart   the daemon alone
-#   send_sub USER FROM TO FILE [swaks args]   submission: STARTTLS + AUTH PLAIN
+#                            "reload failed" (1) in $H/segel.log; 2 on timeout (10 s)
+#   segel_start, segel_stop, segel_restart   the daemon alone (SEGEL_PID)
+#   send_sub USER FROM TO FILE [swaks args]
+#                            submission port: STARTTLS + AUTH PLAIN as USER
+#                            (a local part, or a whole login), password
+#                            rahasia-LOCAL or $SUB_PASS
 #   send_in FROM TO FILE [--plain|--tls] [--li ADDR] [swaks args]
-#                            inbound port, from 127.0.0.2 (an outside client)
-#   send_local FROM TO FILE  Postfix's sendmail (-C $H/postfix)
+#                            inbound port from 127.0.0.2 (an outside client;
+#                            --li 127.0.0.1 is the trusted application host),
+#                            STARTTLS unless --plain
+#   send_local FROM TO FILE  Postfix's sendmail -C $H/postfix (output in
+#                            $H/last.sendmail)
 #   last_reply               the last server reply of the last swaks session
-#   sink_wait N [TIMEOUT]    N messages in the sink and the queue empty
+#                            (not the reply to QUIT), without swaks's markers
+#   sink_wait N [TIMEOUT]    N messages in the sink and the queue empty (30 s)
 #   sink_count, sink_last, sink_find STRING, sink_rcpts FILE,
 #   sink_message FILE OUT [--crlf]   the message without smtp-sink's additions
 #   queue_empty              0 when the private Postfix queue is empty
-#   verify_openssl MSG [openssl args]   openssl cms -verify against trust.pem
+#   verify_openssl MSG [openssl args]   openssl cms -verify -purpose smimesign
+#                            against $PKI/trust.pem
 #   verify_gpgsm MSG         gpgsm --verify with a private homedir; 0 only for
 #                            "Good signature" with status GOODSIG and TRUST_FULLY
-#                            (an expired signer prints "Good signature" too)
-#   Both judges accept a sink file or a message file and leave their output
-#   in $H/last.verify.
+#                            (an expired or untrusted signer prints "Good
+#                            signature" too)
+#   Both judges take a sink file or a message file, and leave their output in
+#   $H/last.verify.
 #   pass NAME, fail NAME DETAILS, skip NAME WHY, finish
+#
+# swaks sends FILE byte for byte (--no-data-fixup): line ends made CRLF,
+# leading dots doubled, nothing else (no token expansion, no added headers).
+# Its transcript is $H/last.swaks (--suppress-data); the return value is swaks's.
 #
 # Variables after harness_start: H, PKI (= $H/pki), DOMAIN, PORT_IN, PORT_SUB,
 # PORT_SINK, SEGEL_PID (empty with H_NO_MILTER=1), SEGEL_BIN, PF_CONF
-# (= $H/postfix, the -c folder).  Environment: H_NO_MILTER=1 (no milter at
-# all), KEEP=1 (keep $H), SEGEL_BUILD_DIR (default $BUILD or build, relative
-# to the repository root), SEGEL_LOG_LEVEL (default info).
+# (= $H/postfix, the -c folder).  Files: $H/segel.conf, $H/segel.log,
+# $H/maillog (Postfix), $H/sink/ (one file per message), $H/audit.log,
+# $H/archive/, $H/tmp/.  Environment: H_NO_MILTER=1 (no milter at all),
+# KEEP=1 (keep $H; it is also kept when a check failed), SEGEL_BUILD_DIR
+# (default $BUILD or build, relative to the repository root),
+# SEGEL_LOG_LEVEL (default info), H_BASE (parent of $H, default /tmp).
 #
-# Nothing outside $H is written.  Runs as root (Postfix needs it).  The
-# user login of every SASL account is LOCAL@tanjungpinangkota.go.id with the
-# password rahasia-LOCAL.
+# Nothing outside $H is written.  Runs as root (Postfix needs it).  SASL
+# accounts: alice bob erin carol dave frank legacy mallory app ec, login
+# LOCAL@tanjungpinangkota.go.id, password rahasia-LOCAL.
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SEGEL_ROOT=$(cd "$E2E_DIR/../.." && pwd)
@@ -305,7 +325,7 @@ _h_start_postfix() {
 }
 
 harness_start() {
-	H=$(mktemp -d /tmp/segel-e2e.XXXXXX) || return 1
+	H=$(mktemp -d "${H_BASE:-/tmp}/segel-e2e.XXXXXX") || return 1
 	chmod 0755 "$H"
 	export H
 	PKI=$H/pki

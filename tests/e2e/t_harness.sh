@@ -13,7 +13,7 @@ foreign_masters() {
 	local p n=0
 	for p in $(pgrep -x master); do
 		{ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null |
-			grep -q '^MAIL_CONFIG=/tmp/segel-e2e\.' || n=$((n + 1))
+			grep -q '^MAIL_CONFIG=.*/segel-e2e\.' || n=$((n + 1))
 	done
 	echo "$n"
 }
