@@ -57,9 +57,14 @@ log_diag(const struct diag *d)
 
 	for (i = 0; i < d->n; i++) {
 		it = &d->items[i];
-		log_msg(it->sev == DIAG_ERROR ? LOG_ERR : LOG_WARNING,
-		    "%s:%d: %s%s%s", it->file, it->line, it->key,
-		    it->key[0] ? ": " : "", it->msg);
+		if (it->line > 0)
+			log_msg(it->sev == DIAG_ERROR ? LOG_ERR : LOG_WARNING,
+			    "%s:%d: %s%s%s", it->file, it->line, it->key,
+			    it->key[0] ? ": " : "", it->msg);
+		else
+			log_msg(it->sev == DIAG_ERROR ? LOG_ERR : LOG_WARNING,
+			    "%s: %s%s%s", it->file, it->key,
+			    it->key[0] ? ": " : "", it->msg);
 	}
 }
 
@@ -209,6 +214,7 @@ main(int argc, char **argv)
 		diag_print(&d, stderr);
 		log_msg(LOG_ERR, "%s: configuration not usable; not starting",
 		    conf_path);
+		diag_free(&d);
 		return EX_CONFIG;
 	}
 	diag_free(&d);

@@ -111,7 +111,7 @@ out=$("$bin" -n -c "$T/segel.conf" 2>&1); rc=$?
 start() {
 	"$bin" -f -c "$T/segel.conf" >>"$T/segel.log" 2>&1 &
 	pid=$!
-	for _ in $(seq 50); do [ -S "$T/m.sock" ] && return 0; sleep 0.1; done
+	for _ in $(seq 300); do [ -S "$T/m.sock" ] && return 0; sleep 0.1; done
 	return 1
 }
 start || { fail "daemon start" "no socket; log: $(tail -5 "$T/segel.log")"; exit 1; }
