@@ -29,7 +29,8 @@ plan_edit(struct plan *p, enum edit_op op, const char *name, int index,
 	e->op = op;
 	e->name = xstrdup(name);
 	e->index = index;
-	e->value = value ? xstrdup(value) : NULL;
+	/* The MTA puts one space after the colon itself (no HDR_LEADSPC). */
+	e->value = value ? xstrdup(value + strspn(value, " ")) : NULL;
 }
 
 void
