@@ -271,7 +271,7 @@ html_chart(FILE *f, const char *id, const char *title, const struct tally *t,
 {
 	long max = 1;
 	size_t i;
-	int y, h = (int)t->n * 44 + 10, w;
+	int y, h = (int)t->n * 52 + 10, w;
 
 	fprintf(f, "<section><h2>%s <span class=total>(%ld)</span></h2>\n",
 	    title, t->total);
@@ -285,18 +285,18 @@ html_chart(FILE *f, const char *id, const char *title, const struct tally *t,
 	fprintf(f, "<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" "
 	    "width=\"700\" height=\"%d\" role=\"img\">\n", id, h);
 	for (i = 0; i < t->n; i++) {
-		y = (int)i * 44 + 4;
+		y = (int)i * 52 + 4;
 		w = (int)((t->count[i] * BAR_MAX + max / 2) / max);
 		if (w < 2)
 			w = 2;
-		fprintf(f, "<text x=\"0\" y=\"%d\" class=\"lbl\">", y + 13);
+		fprintf(f, "<text x=\"0\" y=\"%d\" class=\"lbl\">", y + 15);
 		html_esc(f, t->key[i]);
-		fprintf(f, "</text>\n<rect class=\"bar\" x=\"0\" y=\"%d\" "
-		    "width=\"%d\" height=\"18\" fill=\"%s\" data-value=\"%ld\" "
-		    "data-label=\"", y + 18, w, color, t->count[i]);
+		fprintf(f, ": %ld</text>\n<rect class=\"bar\" x=\"0\" y=\"%d\" "
+		    "width=\"%d\" height=\"22\" fill=\"%s\" data-value=\"%ld\" "
+		    "data-label=\"", t->count[i], y + 22, w, color, t->count[i]);
 		html_esc(f, t->key[i]);
 		fprintf(f, "\"/>\n<text x=\"%d\" y=\"%d\" class=\"num\">%ld"
-		    "</text>\n", w + 6, y + 32, t->count[i]);
+		    "</text>\n", w + 8, y + 40, t->count[i]);
 	}
 	fputs("</svg></section>\n", f);
 }
@@ -332,7 +332,7 @@ static const char html_head[] =
     "body{font-family:sans-serif;margin:2em;color:#111;background:#fff}\n"
     "h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.5em}\n"
     ".total{color:#555;font-weight:normal}.none{color:#777}\n"
-    "svg .lbl{font-size:13px;fill:#222}svg .num{font-size:13px;"
+    "svg .lbl{font-size:15px;fill:#222}svg .num{font-size:18px;"
     "font-weight:bold;fill:#111}\n"
     "section{page-break-inside:avoid}\n"
     "@media print{body{margin:1cm}}\n</style></head><body>\n";
