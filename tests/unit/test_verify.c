@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
@@ -43,9 +44,31 @@ static const char shlib[] =
     "staff() { u=$1; shift; sign $S/$u.pem $S/$u.key \"$@\"; }\n"
     "msg() { f=$1; shift; { hdr \"$f\"; \"$@\"; } > m.eml; }\n"
     "crlf() { sed -i 's/\\r*$/\\r/' \"$1\"; }\n"
-    "notafter() { date -d \"$(openssl x509 -in $1 -noout -enddate | cut -d= -f2)\" +%s; }\n";
+    "notafter() { date -d \"$(openssl x509 -in $1 -noout -enddate | cut -d= -f2)\" +%s; }\n"
+    /* gpgsm_sign CERT KEY FILE: FILE.sig, a detached DER signature by gpgsm */
+    "gpgsm_sign() {\n"
+    "  command -v gpgsm >/dev/null || exit 77\n"
+    "  g=$PWD/g; mkdir -m 700 $g\n"
+    "  printf '#!/bin/sh\\necho OK\\nwhile read -r c r; do case $c in GETPIN) echo \"D segel\"; echo OK;; BYE) echo OK; exit 0;; *) echo OK;; esac; done\\n' > $g/pin.sh\n"
+    "  chmod +x $g/pin.sh; echo \"pinentry-program $g/pin.sh\" > $g/gpg-agent.conf\n"
+    "  echo \"$(openssl x509 -in $P/root.pem -noout -fingerprint -sha1 | cut -d= -f2) S relax\" > $g/trustlist.txt\n"
+    "  echo disable-crl-checks > $g/gpgsm.conf\n"
+    "  openssl pkcs12 -export -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 "
+    "-in $1 -inkey $2 -passout pass:segel -out $g/k.p12\n"
+    "  gpgsm --homedir $g --batch --import $P/root.pem $P/bsre.pem $g/k.p12\n"
+    "  gpgsm --homedir $g --batch --detach-sign --include-certs -1 "
+    "-u \"$(openssl x509 -in $1 -noout -email | head -1)\" $3 > $3.sig; rc=$?\n"
+    "  gpgconf --homedir $g --kill gpg-agent; return $rc\n"
+    "}\n"
+    /* mps FILE SIG: multipart/signed of FILE's bytes and the DER SIG */
+    "mps() {\n"
+    "  printf 'MIME-Version: 1.0\\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"=-gpgsm-=\"\\n\\n--=-gpgsm-=\\n'\n"
+    "  cat $1; printf '\\r\\n--=-gpgsm-=\\nContent-Type: application/pkcs7-signature; name=smime.p7s\\nContent-Transfer-Encoding: base64\\n\\n'\n"
+    "  base64 -w 64 $2; printf -- '--=-gpgsm-=--\\n'\n"
+    "}\n";
 
-static void
+/* Runs the snippet; false when it exits 77 (a tool is missing: skip). */
+static bool
 sh(const char *dir, const char *script)
 {
 	char *path = xasprintf("%s/make.sh", dir), *cmd;
@@ -59,6 +82,10 @@ sh(const char *dir, const char *script)
 	    dir, tmpdir);
 	rc = system(cmd);
 	free(cmd);
+	if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) {
+		free(path);
+		return false;
+	}
 	if (rc != 0) {
 		cmd = xasprintf("cat '%s/sh.out' >&2", dir);
 		if (system(cmd) != 0)
@@ -67,6 +94,7 @@ sh(const char *dir, const char *script)
 	}
 	free(path);
 	ck_assert_msg(rc == 0, "making the message failed: %s", script);
+	return true;
 }
 
 static char *
@@ -235,6 +263,15 @@ static const struct vcase cases[] = {
 	  "{ hdr sari@kepriprov.go.id; cat s.eml; } > m.eml",
 	  "sari@kepriprov.go.id", AR_PASS, "2", "sari@kepriprov.go.id",
 	  "signature valid; signer Sari, Pemerintah Provinsi Kepulauan Riau" },
+	{ "gpgsm (partner)",
+	  "content; gpgsm_sign $P/partner/sari.pem $P/partner/sari.key content.txt; "
+	  "{ hdr sari@kepriprov.go.id; mps content.txt content.txt.sig; } > m.eml",
+	  "sari@kepriprov.go.id", AR_PASS, "2", "sari@kepriprov.go.id",
+	  "signature valid; signer Sari, Pemerintah Provinsi Kepulauan Riau" },
+	{ "gpgsm (staff), stored LF only",
+	  "content; gpgsm_sign $S/$B.pem $S/$B.key content.txt; "
+	  "{ hdr $B; mps content.txt content.txt.sig; } > m.eml; sed -i 's/\\r$//' m.eml",
+	  BOB, AR_PASS, "2", BOB, NULL },
 	{ "too many certificates",
 	  "/usr/bin/python3 ../manycerts.py 80 > many.pem; msg $A staff $A -certfile many.pem",
 	  ALICE, AR_NEUTRAL, "2", NULL, "too many certificates" },
@@ -337,7 +374,11 @@ START_TEST(test_case)
 
 	dir = xasprintf("%s/case%02d", tmpdir, _i);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	sh(dir, c->make);
+	if (!sh(dir, c->make)) {
+		printf("SKIP: verify %s: a tool is missing\n", c->name);
+		free(dir);
+		return;
+	}
 	path = xasprintf("%s/now.txt", dir);
 	if ((nowtxt = slurp(path, &nn)) != NULL)
 		now = (time_t)strtoll(nowtxt, NULL, 10);
