@@ -221,12 +221,39 @@ audit_prev(struct audit *a, int fd, char prev[65], int *needs_nl)
 	return 0;
 }
 
+/*
+ * A new log file belongs to the owner of its folder, mode 0640: when root
+ * (segelctl, or the daemon before it drops privileges) starts a file after
+ * a rotation, the daemon's user must still be able to append to it.
+ */
+static void
+audit_adopt(int fd, const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat ds, fs;
+
+	if (slash != NULL)
+		*slash = '\0';
+	if (fstat(fd, &fs) == 0 && fs.st_size == 0 &&
+	    stat(slash ? (dir[0] ? dir : "/") : ".", &ds) == 0) {
+		(void)fchmod(fd, 0640);
+		if (geteuid() == 0 && (fs.st_uid != ds.st_uid ||
+		    fs.st_gid != ds.st_gid) &&
+		    fchown(fd, ds.st_uid, ds.st_gid) != 0) {
+			/* the next writer as that user reports the failure */
+		}
+	}
+	free(dir);
+}
+
 static int
 audit_reopen(struct audit *a)
 {
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (a->fd >= 0)
+		audit_adopt(a->fd, a->path);
 	return a->fd < 0 ? -1 : 0;
 }
 

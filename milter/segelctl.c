@@ -488,6 +488,26 @@ ctl_signal_daemon(const struct ctl *x)
 }
 
 /*
+ * Files segelctl (run as root) writes into the store belong to the owner
+ * of their folder (the daemon's user), or a reload as that user could not
+ * read them.
+ */
+static int
+ctl_adopt(int fd, const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat ds;
+	int rc = 0;
+
+	if (slash != NULL)
+		*slash = '\0';
+	if (geteuid() == 0 && stat(slash ? dir : ".", &ds) == 0)
+		rc = fchown(fd, ds.st_uid, ds.st_gid);
+	free(dir);
+	return rc;
+}
+
+/*
  * Writes data to path atomically: a temporary file in the same folder,
  * fsync, rename, fsync of the folder. 0 or -1 (errno).
  */
@@ -501,7 +521,7 @@ ctl_atomic_write(const char *path, const void *data, size_t len, mode_t mode)
 
 	if ((fd = mkstemp(tmp)) < 0)
 		goto fail;
-	if (fchmod(fd, mode) != 0)
+	if (fchmod(fd, mode) != 0 || ctl_adopt(fd, path) != 0)
 		goto fail_fd;
 	while (len > 0) {
 		if ((w = write(fd, p, len)) < 0) {
@@ -646,6 +666,18 @@ import_address(const struct ctl *x, X509 *cert, char *why, size_t len)
 	return NULL;
 }
 
+static int
+ctl_adopt_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = ctl_adopt(fd, path);
+	close(fd);
+	return rc;
+}
+
 /* Copies the current files of addr into history/ (hard links). */
 static int
 import_keep_old(const struct ctl *x, const char *addr)
@@ -661,6 +693,8 @@ import_keep_old(const struct ctl *x, const char *addr)
 	hist = xasprintf("%s/history", x->c->cert_dir);
 	if (mkdir(hist, 0700) != 0 && errno != EEXIST)
 		rc = -1;
+	else
+		rc = ctl_adopt_path(hist);
 	ctl_date(x->now, ts, sizeof(ts), F_STAMP);
 	for (i = 0; rc == 0 && i < 2; i++) {
 		from = xasprintf("%s/%s.%s", x->c->cert_dir, addr, ext[i]);

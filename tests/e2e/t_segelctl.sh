@@ -226,6 +226,21 @@ run imp import "$src/bob@$D.p12" </dev/null
 [ "$RC" -ne 0 ] && pass "import without --pass-file and no passphrase: refused (exit $RC)" ||
 	fail "import no pass" "exit 0"
 
+# Run as root, segelctl hands new store files and a new audit log to the
+# owner of their folder (the daemon's user), or a reload as that user fails.
+if [ "$(id -u)" = 0 ]; then
+	mkdir -m 0750 "$T/owned" && mkdir -m 0700 "$T/owned/store"
+	chown -R nobody:nogroup "$T/owned"
+	sed "s|$T/store|$T/owned/store|; s|$T/imp.audit.log|$T/owned/audit.log|" "$T/imp.conf" >"$T/owned.conf"
+	run owned import "$src/alice@$D.p12" --pass-file "$src/alice@$D.pass"
+	run owned import "$src/alice@$D.p12" --pass-file "$src/alice@$D.pass"
+	own=$(stat -c '%U:%a' "$T/owned/store/alice@$D.p12" "$T/owned/store/alice@$D.pass" \
+		"$T/owned/store/history" "$T/owned/audit.log" | tr '\n' ' ')
+	[ "$own" = "nobody:600 nobody:600 nobody:700 nobody:640 " ] &&
+		pass "import as root: files, history/ and audit log belong to the folder's owner" ||
+		fail "import ownership" "$own"
+fi
+
 # ------------------------------------------------------------- revoke
 run imp import "$src/bob@$D.p12" --pass-file "$src/bob@$D.pass"
 bob_serial=$(openssl x509 -noout -serial -in "$P/staff/bob@$D.pem" | cut -d= -f2)
