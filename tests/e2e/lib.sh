@@ -324,7 +324,27 @@ _h_start_postfix() {
 	return 1
 }
 
+# Everything the harness runs; "make deps" installs it.
+_h_prereqs() {
+	local c missing=
+	if [ "$(id -u)" -ne 0 ]; then
+		_h_say "must run as root (a private Postfix needs it)"
+		return 1
+	fi
+	for c in postfix smtp-sink swaks saslpasswd2 gpgsm gpgconf openssl script ss perl; do
+		command -v "$c" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin command -v "$c" >/dev/null 2>&1 ||
+			missing="$missing $c"
+	done
+	"$H_PY" -c 'import cryptography' 2>/dev/null || missing="$missing python3-cryptography"
+	id postfix >/dev/null 2>&1 || missing="$missing (user postfix)"
+	if [ -n "$missing" ]; then
+		_h_say "missing:$missing (run make deps)"
+		return 1
+	fi
+}
+
 harness_start() {
+	_h_prereqs || return 1
 	H=$(mktemp -d "${H_BASE:-/tmp}/segel-e2e.XXXXXX") || return 1
 	chmod 0755 "$H"
 	export H
