@@ -4,19 +4,16 @@
  *
  * Public: smime_verify, verify_result_free.
  *
- * GMime finds the structure (content types, boundaries, the signature part);
- * the signed bytes of a multipart/signed are cut from the received buffer
- * between the delimiter lines (never re-serialized) and only bare LF is
- * turned into CRLF. OpenSSL checks the signature over those bytes with the
- * signer chain left out (CMS_NO_SIGNER_CERT_VERIFY), then the chain is
- * checked here with a per-call X509_STORE_CTX on the shared read-only store,
- * so that time, purpose and message CRLs are per message. Everything read
- * from the message is bounded; an unexpected input gives a result, never a
- * crash. Internal failures give AR_TEMPERROR and -1.
+ * This file finds the signature: GMime gives the structure (content types,
+ * boundaries, the signature part); the signed bytes of a multipart/signed
+ * are cut from the received buffer between the delimiter lines (never
+ * re-serialized) and only bare LF is turned into CRLF. verify_cms.c then
+ * judges the CMS. Everything read from the message is bounded; an
+ * unexpected input gives a result, never a crash. Internal failures give
+ * AR_TEMPERROR and -1.
  */
 #include <sys/mman.h>
 
-#include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,23 +22,16 @@
 
 #include <gmime/gmime.h>
 #include <openssl/bio.h>
-#include <openssl/bn.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "util.h"
 #include "verify.h"
+#include "verify_cms.h"
 
 #define VERIFY_SIG_MAX		(1024 * 1024)	/* decoded detached signature */
 #define VERIFY_OPAQUE_MAX	(256 * 1024 * 1024)
-#define VERIFY_MAX_CERTS	64
-#define VERIFY_MAX_CRLS		16
-#define VERIFY_MAX_SIGNERS	8
-#define VERIFY_MAX_ADDRS	32
 #define VERIFY_SNIFF_MAX	(64 * 1024)	/* enough for a part's headers */
-#define VERIFY_GRACE		(7 * 24 * 3600)	/* see verify.h */
 
 /* The received body: in memory, or the spool file mapped read-only. */
 struct raw {
@@ -58,14 +48,6 @@ struct loc {
 	const char *part;	/* IMAP section of the signature */
 	bool nested;		/* first part of a top-level multipart/mixed */
 };
-
-static void
-set_res(struct verify_result *res, enum ar_result r, const char *comment)
-{
-	res->result = r;
-	free(res->comment);
-	res->comment = comment != NULL ? xstrdup(comment) : NULL;
-}
 
 void
 verify_result_free(struct verify_result *res)
@@ -214,6 +196,21 @@ canon_bio(const char *p, size_t n, char **copy)
 
 /* ---- MIME structure ---------------------------------------------------- */
 
+/* What to append so that the header block ends with an empty line. */
+static const char *
+header_end(const char *h, size_t n)
+{
+	if (n == 0 || strcmp(h, "\n") == 0 || strcmp(h, "\r\n") == 0)
+		return n == 0 ? "\r\n" : "";
+	if (h[n - 1] != '\n')
+		return "\r\n\r\n";
+	if (h[n - 2] == '\n' || (n >= 3 && h[n - 2] == '\r' && h[n - 3] == '\n'))
+		return "";
+	return "\r\n";
+}
+
+/* The message as one MIME entity: header block, then the body (not copied
+ * when it is in a file). */
 static GMimeObject *
 parse_entity(const char *headers, struct msgbuf *body)
 {
@@ -221,16 +218,15 @@ parse_entity(const char *headers, struct msgbuf *body)
 	GMimeParser *parser;
 	GMimeObject *obj;
 	size_t hl = strlen(headers);
+	const char *end;
 	int fd;
 
 	cat = g_mime_stream_cat_new();
 	s = g_mime_stream_mem_new_with_buffer(headers, hl);
 	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
 	g_object_unref(s);
-	if (hl == 0 || headers[hl - 1] != '\n' || (hl >= 2 &&
-	    headers[hl - 2] != '\n' && !(hl >= 3 && headers[hl - 2] == '\r' &&
-	    headers[hl - 3] == '\n'))) {
-		s = g_mime_stream_mem_new_with_buffer("\r\n", 2);
+	if (*(end = header_end(headers, hl)) != '\0') {
+		s = g_mime_stream_mem_new_with_buffer(end, strlen(end));
 		g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
 		g_object_unref(s);
 	}
@@ -412,351 +408,6 @@ is_encrypted(GMimeObject *o)
 	return enc;
 }
 
-/* ---- the signer -------------------------------------------------------- */
-
-/* A result's severity, to report the worst of several signers. */
-static int
-rank(enum ar_result r)
-{
-	switch (r) {
-	case AR_PASS:		return 0;
-	case AR_POLICY:		return 1;
-	case AR_NEUTRAL:	return 2;
-	case AR_PERMERROR:	return 3;
-	case AR_FAIL:		return 4;
-	default:		return 5;
-	}
-}
-
-static char *
-name_entry(const X509_NAME *nm, int nid)
-{
-	const X509_NAME_ENTRY *e;
-	unsigned char *u = NULL;
-	char *s;
-	int i, n;
-
-	if ((i = X509_NAME_get_index_by_NID(nm, nid, -1)) < 0 ||
-	    (e = X509_NAME_get_entry(nm, i)) == NULL ||
-	    (n = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e))) < 0)
-		return NULL;
-	s = xstrndup((char *)u, (size_t)n);
-	OPENSSL_free(u);
-	return s;
-}
-
-static void
-cert_info(X509 *x, struct verify_result *res)
-{
-	const X509_NAME *subj = X509_get_subject_name(x);
-	char *cn, *o, *hex, *data;
-	BIGNUM *bn;
-	BIO *bio;
-	long n;
-
-	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL &&
-	    (hex = BN_bn2hex(bn)) != NULL) {
-		res->serial = xstrdup(hex);
-		OPENSSL_free(hex);
-	}
-	BN_free(bn);
-	if ((bio = BIO_new(BIO_s_mem())) != NULL &&
-	    X509_NAME_print_ex(bio, X509_get_issuer_name(x), 0,
-	    XN_FLAG_RFC2253) >= 0 && (n = BIO_get_mem_data(bio, &data)) > 0)
-		res->issuer = xstrndup(data, (size_t)n);
-	BIO_free(bio);
-	cn = name_entry(subj, NID_commonName);
-	o = name_entry(subj, NID_organizationName);
-	if (cn != NULL && o != NULL)
-		res->signer_name = xasprintf("%s, %s", cn, o);
-	else if (cn != NULL || o != NULL)
-		res->signer_name = xstrdup(cn != NULL ? cn : o);
-	free(cn);
-	free(o);
-}
-
-static char *
-lower(const char *s)
-{
-	char *d = xstrdup(s), *p;
-
-	for (p = d; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return d;
-}
-
-/*
- * RFC 8550 §3: From must match an address of the certificate (SAN
- * rfc822Name or subject emailAddress), compared case-insensitively also in
- * the local part; a certificate without an address is accepted. Sets the
- * identifier to the matching address, else the certificate's first one.
- */
-static bool
-addr_matches(X509 *x, const char *from, struct verify_result *res)
-{
-	STACK_OF(OPENSSL_STRING) *em = X509_get1_email(x);
-	const char *a;
-	bool ok = true;
-	int i, n = sk_OPENSSL_STRING_num(em);
-
-	if (n > 0) {
-		ok = false;
-		for (i = 0; i < n && i < VERIFY_MAX_ADDRS && !ok; i++) {
-			a = sk_OPENSSL_STRING_value(em, i);
-			ok = from != NULL && strcasecmp(a, from) == 0;
-		}
-		res->identifier = lower(sk_OPENSSL_STRING_value(em,
-		    ok ? i - 1 : 0));
-	}
-	X509_email_free(em);
-	return ok;
-}
-
-static int
-signing_time(CMS_SignerInfo *si, time_t *t)
-{
-	X509_ATTRIBUTE *a;
-	ASN1_TYPE *v;
-	struct tm tm;
-	int i;
-
-	if ((i = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1)) < 0 ||
-	    (a = CMS_signed_get_attr(si, i)) == NULL ||
-	    (v = X509_ATTRIBUTE_get0_type(a, 0)) == NULL ||
-	    (v->type != V_ASN1_UTCTIME && v->type != V_ASN1_GENERALIZEDTIME) ||
-	    !ASN1_TIME_to_tm(v->value.utctime, &tm))
-		return -1;
-	*t = timegm(&tm);
-	return 0;
-}
-
-static int
-chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
-    STACK_OF(X509_CRL) *crls, time_t t)
-{
-	X509_STORE_CTX *ctx;
-	int err = X509_V_ERR_UNSPECIFIED;
-
-	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    !X509_STORE_CTX_init(ctx, pki->store, x, certs))
-		goto out;
-	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
-	X509_STORE_CTX_set_time(ctx, 0, t);
-	if (sk_X509_CRL_num(crls) > 0)
-		X509_STORE_CTX_set0_crls(ctx, crls);
-	if (X509_verify_cert(ctx) == 1)
-		err = X509_V_OK;
-	else if ((err = X509_STORE_CTX_get_error(ctx)) == X509_V_OK)
-		err = X509_V_ERR_UNSPECIFIED;
-out:
-	X509_STORE_CTX_free(ctx);
-	return err;
-}
-
-/*
- * The time rule (verify.h): the chain is checked at arrival; when it fails
- * only for expiry, it is checked again at the signing time if that lies in
- * the certificate's validity and at most VERIFY_GRACE before arrival.
- */
-static int
-chain_check_grace(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
-    STACK_OF(X509) *certs, STACK_OF(X509_CRL) *crls, time_t now)
-{
-	int err = chain_check(pki, x, certs, crls, now);
-	time_t st;
-
-	if (err != X509_V_ERR_CERT_HAS_EXPIRED || signing_time(si, &st) != 0 ||
-	    st > now || now - st > VERIFY_GRACE ||
-	    X509_cmp_time(X509_get0_notAfter(x), &st) < 0 ||
-	    X509_cmp_time(X509_get0_notBefore(x), &st) > 0)
-		return err;
-	return chain_check(pki, x, certs, crls, st);
-}
-
-static const char *
-chain_reason(int err)
-{
-	switch (err) {
-	case X509_V_ERR_CERT_REVOKED:
-		return "certificate revoked";
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		return "certificate expired";
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return "certificate not yet valid";
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-	case X509_V_ERR_CERT_UNTRUSTED:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		return "certificate not issued by a trusted CA";
-	case X509_V_ERR_INVALID_PURPOSE:
-		return "certificate not for e-mail signing";
-	default:
-		return NULL;
-	}
-}
-
-static const char *
-weak_digest(CMS_SignerInfo *si)
-{
-	X509_ALGOR *dig = NULL;
-
-	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
-	if (dig == NULL)
-		return NULL;
-	switch (OBJ_obj2nid(dig->algorithm)) {
-	case NID_sha1:	return "weak digest SHA-1";
-	case NID_md5:	return "weak digest MD5";
-	case NID_md2:	return "weak digest MD2";
-	case NID_md4:	return "weak digest MD4";
-	default:	return NULL;
-	}
-}
-
-static void
-check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
-    STACK_OF(X509) *certs, STACK_OF(X509_CRL) *crls, const char *from,
-    time_t now, struct verify_result *res)
-{
-	const char *why;
-	char *s;
-	int err;
-
-	cert_info(x, res);
-	if (!addr_matches(x, from, res)) {
-		s = xasprintf("signer %s is not the From address",
-		    res->identifier);
-		set_res(res, AR_POLICY, s);
-		free(s);
-	}
-	if ((err = chain_check_grace(pki, si, x, certs, crls, now)) != X509_V_OK) {
-		if ((why = chain_reason(err)) != NULL)
-			set_res(res, AR_FAIL, why);
-		else {
-			s = xasprintf("certificate not valid: %s",
-			    X509_verify_cert_error_string(err));
-			set_res(res, AR_FAIL, s);
-			free(s);
-		}
-	} else if ((why = weak_digest(si)) != NULL)
-		set_res(res, AR_POLICY, why);
-	else if (res->result != AR_POLICY) {
-		s = res->signer_name != NULL ? xasprintf("signature valid; signer %s",
-		    res->signer_name) : xstrdup("signature valid");
-		set_res(res, AR_PASS, s);
-		free(s);
-	}
-}
-
-/* Why CMS_verify (without the chain) failed, from the error queue. */
-static void
-cms_failure(struct verify_result *res)
-{
-	enum ar_result r = AR_NEUTRAL;
-	const char *why = NULL;
-	unsigned long e;
-
-	while ((e = ERR_get_error()) != 0) {
-		if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE) {
-			r = AR_TEMPERROR;
-			why = "internal error (out of memory)";
-			continue;
-		}
-		if (ERR_GET_LIB(e) != ERR_LIB_CMS || r == AR_TEMPERROR)
-			continue;
-		switch (ERR_GET_REASON(e)) {
-		case CMS_R_SIGNER_CERTIFICATE_NOT_FOUND:
-			r = AR_PERMERROR;
-			why = "signer certificate not in the message";
-			break;
-		case CMS_R_VERIFICATION_FAILURE:
-		case CMS_R_CONTENT_VERIFY_ERROR:
-			r = AR_FAIL;
-			why = "signature does not match content";
-			break;
-		case CMS_R_NO_CONTENT:
-			why = "signed content missing";
-			break;
-		case CMS_R_UNKNOWN_DIGEST_ALGORITHM:
-		case CMS_R_UNSUPPORTED_TYPE:
-			why = "unsupported algorithm";
-			break;
-		}
-	}
-	set_res(res, r, why != NULL ? why : "signature cannot be processed");
-}
-
-static void
-check_signers(const struct pki *pki, CMS_ContentInfo *cms,
-    STACK_OF(X509) *certs, STACK_OF(X509_CRL) *crls, const char *from,
-    time_t now, struct verify_result *res)
-{
-	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
-	STACK_OF(X509) *signers = CMS_get0_signers(cms);
-	struct verify_result one;
-	int i;
-
-	for (i = 0; i < sk_CMS_SignerInfo_num(sis); i++) {
-		memset(&one, 0, sizeof(one));
-		if (i >= sk_X509_num(signers) || sk_X509_value(signers, i) == NULL)
-			set_res(&one, AR_PERMERROR,
-			    "signer certificate not in the message");
-		else
-			check_signer(pki, sk_CMS_SignerInfo_value(sis, i),
-			    sk_X509_value(signers, i), certs, crls, from, now,
-			    &one);
-		if (i == 0 || rank(one.result) > rank(res->result)) {
-			verify_result_free(res);
-			*res = one;
-		} else
-			verify_result_free(&one);
-	}
-	sk_X509_free(signers);
-}
-
-static void
-verify_cms(const struct pki *pki, CMS_ContentInfo *cms, BIO *content,
-    const char *from, time_t now, struct verify_result *res)
-{
-	STACK_OF(X509) *certs = NULL;
-	STACK_OF(X509_CRL) *crls = NULL;
-	BIO *out = NULL;
-	int n = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
-
-	if (n <= 0) {
-		set_res(res, AR_NONE, NULL);	/* certs-only: no signature */
-		return;
-	}
-	if (n > VERIFY_MAX_SIGNERS) {
-		set_res(res, AR_NEUTRAL, "too many signers");
-		return;
-	}
-	certs = CMS_get1_certs(cms);
-	crls = CMS_get1_crls(cms);
-	if (sk_X509_num(certs) > VERIFY_MAX_CERTS ||
-	    sk_X509_CRL_num(crls) > VERIFY_MAX_CRLS) {
-		set_res(res, AR_NEUTRAL, "too many certificates in the signature");
-		goto out;
-	}
-	if (content == NULL && (out = BIO_new(BIO_s_null())) == NULL) {
-		set_res(res, AR_TEMPERROR, "internal error");
-		goto out;
-	}
-	ERR_clear_error();
-	if (CMS_verify(cms, NULL, NULL, content, out,
-	    CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
-		cms_failure(res);
-		goto out;
-	}
-	check_signers(pki, cms, certs, crls, from, now, res);
-out:
-	BIO_free(out);
-	sk_X509_pop_free(certs, X509_free);
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
-	ERR_clear_error();
-}
-
 /* ---- detached and opaque ----------------------------------------------- */
 
 /* Part 1's bytes as received, located through the boundaries. */
@@ -800,33 +451,33 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 	size_t n;
 
 	if (g_mime_multipart_get_count(mp) != 2) {
-		set_res(res, AR_NEUTRAL, "malformed multipart/signed");
+		verify_cms_result(res, AR_NEUTRAL, "malformed multipart/signed");
 		goto out;
 	}
 	if (is_encrypted(g_mime_multipart_get_part(mp, 0))) {
-		set_res(res, AR_SKIP, "signed content is encrypted, cannot be checked");
+		verify_cms_result(res, AR_SKIP, "signed content is encrypted, cannot be checked");
 		goto out;
 	}
 	if ((der = decode_part(g_mime_multipart_get_part(mp, 1),
 	    VERIFY_SIG_MAX)) == NULL) {
-		set_res(res, AR_NEUTRAL, "signature part unreadable");
+		verify_cms_result(res, AR_NEUTRAL, "signature part unreadable");
 		goto out;
 	}
 	dp = der->data;
 	if ((cms = d2i_CMS_ContentInfo(NULL, &dp, (long)der->len)) == NULL ||
 	    cms_type(cms) != NID_pkcs7_signed) {
-		set_res(res, AR_NEUTRAL, "signature unparseable");
+		verify_cms_result(res, AR_NEUTRAL, "signature unparseable");
 		goto out;
 	}
 	if (signed_bytes(raw, top, l, &p, &n) != 0) {
-		set_res(res, AR_NEUTRAL, "multipart/signed boundaries not found");
+		verify_cms_result(res, AR_NEUTRAL, "multipart/signed boundaries not found");
 		goto out;
 	}
 	if ((bio = canon_bio(p, n, &copy)) == NULL) {
-		set_res(res, AR_TEMPERROR, "internal error reading the message");
+		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
 		goto out;
 	}
-	verify_cms(pki, cms, bio, from, now, res);
+	verify_cms_check(pki, cms, bio, from, now, res);
 out:
 	BIO_free(bio);
 	free(copy);
@@ -876,28 +527,28 @@ verify_opaque(const struct pki *pki, GMimeObject *o, const char *from,
 	int nid;
 
 	if (st != NULL && strcasestr(st, "enveloped") != NULL) {
-		set_res(res, AR_SKIP, "encrypted, cannot be checked");
+		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
 		return;
 	}
 	if ((der = decode_part(o, VERIFY_OPAQUE_MAX)) == NULL) {
-		set_res(res, AR_NEUTRAL, "S/MIME part unreadable");
+		verify_cms_result(res, AR_NEUTRAL, "S/MIME part unreadable");
 		goto out;
 	}
 	dp = der->data;
 	if ((cms = d2i_CMS_ContentInfo(NULL, &dp, (long)der->len)) == NULL) {
-		set_res(res, AR_NEUTRAL, "S/MIME content unparseable");
+		verify_cms_result(res, AR_NEUTRAL, "S/MIME content unparseable");
 		goto out;
 	}
 	if (nid_is_encrypted(nid = cms_type(cms)))
-		set_res(res, AR_SKIP, "encrypted, cannot be checked");
+		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
 	else if (nid != NID_pkcs7_signed)
-		set_res(res, AR_NEUTRAL, "S/MIME content is not signed data");
+		verify_cms_result(res, AR_NEUTRAL, "S/MIME content is not signed data");
 	else if (CMS_is_detached(cms))
-		set_res(res, AR_NEUTRAL, "signed data without content");
+		verify_cms_result(res, AR_NEUTRAL, "signed data without content");
 	else if (econtent_is_encrypted(cms))
-		set_res(res, AR_SKIP, "signed content is encrypted, cannot be checked");
+		verify_cms_result(res, AR_SKIP, "signed content is encrypted, cannot be checked");
 	else
-		verify_cms(pki, cms, NULL, from, now, res);
+		verify_cms_check(pki, cms, NULL, from, now, res);
 out:
 	CMS_ContentInfo_free(cms);
 	if (der != NULL)
@@ -917,14 +568,14 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 	ERR_clear_error();
 	if (raw_open(body, &raw) != 0 ||
 	    (top = parse_entity(headers != NULL ? headers : "", body)) == NULL) {
-		set_res(res, AR_TEMPERROR, "internal error reading the message");
+		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
 		goto out;
 	}
 	locate(top, &l);
 	if (l.kind == LOC_ENCRYPTED)
-		set_res(res, AR_SKIP, "encrypted, cannot be checked");
+		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
 	else if (l.kind != LOC_NONE && (pki == NULL || pki->store == NULL))
-		set_res(res, AR_TEMPERROR, "no trust anchors loaded");
+		verify_cms_result(res, AR_TEMPERROR, "no trust anchors loaded");
 	else if (l.kind == LOC_DETACHED)
 		verify_detached(pki, &raw, top, &l, from_addr, now, res);
 	else if (l.kind == LOC_OPAQUE)

@@ -115,7 +115,35 @@ slurp(const char *path, size_t *n)
 	return sbuf_steal(&b);
 }
 
-/* Splits a stored message into its header block and body, as glue does. */
+#define GLUE_STYLE 1
+
+/* The header block without its empty line, every line end CRLF. */
+static char *
+crlf_lines(char *h)
+{
+	struct sbuf b;
+	char *p;
+
+	sbuf_init(&b);
+	for (p = h; *p != '\0'; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n')
+			sbuf_adds(&b, "\r\n");
+		else
+			sbuf_add(&b, p, 1);
+	}
+	free(h);
+	if (b.len >= 4 && memcmp(b.s + b.len - 4, "\r\n\r\n", 4) == 0)
+		b.len -= 2;
+	b.s[b.len] = '\0';
+	return sbuf_steal(&b);
+}
+
+/*
+ * Splits a stored message into its header block and body and verifies it;
+ * threshold GLUE_STYLE passes the header block as glue.c does.
+ */
 static int
 verify_mem(const char *msg, size_t n, size_t threshold, const char *from,
     time_t now, struct verify_result *res)
@@ -142,6 +170,11 @@ verify_mem(const char *msg, size_t n, size_t threshold, const char *from,
 		sep = msg + n;
 	hl = (size_t)(sep - msg);
 	headers = xstrndup(msg, hl);
+	if (threshold == GLUE_STYLE) {
+		/* as glue.c passes them: "Name: value\r\n" lines, no empty line */
+		headers = crlf_lines(headers);
+		threshold = 1 << 20;
+	}
 	ck_assert_int_eq(msgbuf_append(mb, sep, n - hl), 0);
 	rc = smime_verify(pki, headers, mb, from, now, res);
 	free(headers);
@@ -369,8 +402,8 @@ START_TEST(test_case)
 	struct verify_result r;
 	char *dir, *path, *msg, *nowtxt;
 	time_t now = time(NULL);
-	size_t n, nn;
-	int rc, threshold;
+	size_t n, nn, threshold;
+	int rc, mode;
 
 	dir = xasprintf("%s/case%02d", tmpdir, _i);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
@@ -387,9 +420,10 @@ START_TEST(test_case)
 	path = xasprintf("%s/m.eml", dir);
 	msg = slurp(path, &n);
 	ck_assert_ptr_nonnull(msg);
-	/* in memory, and spooled to a file (the fs stream and mmap path) */
-	for (threshold = 0; threshold < 2; threshold++) {
-		rc = verify_mem(msg, n, threshold ? 64 : 1 << 20, c->from, now, &r);
+	/* in memory, spooled to a file (the fs stream and mmap path), glue style */
+	for (mode = 0; mode < 3; mode++) {
+		threshold = mode == 0 ? 1 << 20 : mode == 1 ? 64 : GLUE_STYLE;
+		rc = verify_mem(msg, n, threshold, c->from, now, &r);
 		ck_assert_int_eq(rc, r.result == AR_TEMPERROR ? -1 : 0);
 		check_result(c, &r);
 		ck_assert_int_eq(ERR_peek_error(), 0);
