@@ -351,6 +351,7 @@ harness_start() {
 	PKI=$H/pki
 	PF_CONF=$H/postfix
 	_h_stopped=
+	_h_started=1
 	_h_exit_rc=0
 	trap '_h_exit_rc=$?; harness_stop' EXIT
 	trap 'exit 130' INT
@@ -719,7 +720,8 @@ verify_gpgsm() {
 # (then a later harness_start may start a new instance).
 harness_stop() {
 	local rc=${_h_exit_rc:-0} pid i
-	[ -n "${H:-}" ] && [ -d "$H" ] || return 0
+	# only what harness_start made: never an inherited $H
+	[ -n "${_h_started:-}" ] && [ -n "${H:-}" ] && [ -d "$H" ] || return 0
 	[ -n "${_h_stopped:-}" ] && return 0
 	_h_stopped=1
 	if pid=$(_h_master_pid); then
