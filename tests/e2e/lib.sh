@@ -745,6 +745,17 @@ harness_stop() {
 	if [ -d "$H/gnupg" ]; then
 		gpgconf --homedir "$H/gnupg" --kill all >/dev/null 2>&1 || true
 	fi
+	if [ "$H_FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
+		# for CI logs, where $H does not outlive the job
+		if [ -s "$H/segel.log" ]; then
+			_h_say "last lines of $H/segel.log:"
+			tail -n 12 "$H/segel.log" | cut -c1-300 >&2
+		fi
+		if grep -qE 'warning|error|fatal|panic' "$H/maillog" 2>/dev/null; then
+			_h_say "Postfix warnings in $H/maillog:"
+			grep -E 'warning|error|fatal|panic' "$H/maillog" | tail -n 8 | cut -c1-300 >&2
+		fi
+	fi
 	if [ "${KEEP:-0}" = 1 ] || [ "$H_FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
 		_h_say "kept $H"
 	else
