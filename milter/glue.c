@@ -264,9 +264,9 @@ apply_body(SMFICTX *ctx, const struct msgbuf *b)
 			free(chunk);
 			return -1;
 		}
+		/* No smfi_progress() here: Postfix refuses other requests
+		 * mixed into a body replacement. */
 		off += r;
-		if ((off & ((1 << 22) - 1)) == 0)
-			smfi_progress(ctx);
 	}
 	free(chunk);
 	return r < 0 ? -1 : 0;
@@ -352,7 +352,8 @@ glue_eom(SMFICTX *ctx)
 	log_ssl(LOG_ERR, qid);
 	if (p.verdict != V_CONTINUE)
 		rc = reply(ctx, &p.reply);
-	else if (apply_plan(ctx, &p) != 0) {
+	else if ((p.new_body != NULL && smfi_progress(ctx) != MI_SUCCESS) ||
+	    apply_plan(ctx, &p) != 0) {
 		/* A half-applied change must not leave: tempfail, never accept. */
 		struct reply r;
 
