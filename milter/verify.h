@@ -18,7 +18,9 @@
  * with a back-dated signingTime does not ("certificate expired" = fail).
  *
  * Results: pass; fail (content altered, certificate revoked, expired, not
- * issued by a trusted CA, not for e-mail signing); policy (valid, but the
+ * issued by a trusted CA, not for e-mail signing: KeyUsage without
+ * digitalSignature/nonRepudiation, or an EKU with neither emailProtection nor
+ * anyExtendedKeyUsage, RFC 8550 §4.4); policy (valid, but the
  * signer's certificate addresses do not include From, or a weak digest such
  * as SHA-1); neutral (unparseable or unsupported S/MIME); permerror (signer
  * certificate not in the message); temperror (internal failure, no trust

@@ -13,6 +13,8 @@
  * signers, addresses). OpenSSL's error queue is drained before returning.
  */
 #include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -159,6 +161,40 @@ signing_time(CMS_SignerInfo *si, time_t *t)
 	return 0;
 }
 
+/* The leaf's EKU has anyExtendedKeyUsage and its KeyUsage allows signing. */
+static bool
+any_eku_signer(X509 *x)
+{
+	uint32_t fl = X509_get_extension_flags(x);
+
+	return (fl & EXFLAG_XKUSAGE) &&
+	    (X509_get_extended_key_usage(x) & XKU_ANYEKU) &&
+	    (!(fl & EXFLAG_KUSAGE) || (X509_get_key_usage(x) &
+	    (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)));
+}
+
+/*
+ * RFC 8550 §4.4.4 accepts an EKU of anyExtendedKeyUsage for mail, which
+ * OpenSSL's smimesign purpose refuses; every other decision is the store's
+ * own callback's (CRL tolerance, see pki.h).
+ */
+static int
+chain_cb(int ok, X509_STORE_CTX *ctx)
+{
+	X509_STORE_CTX_verify_cb next =
+	    X509_STORE_get_verify_cb(X509_STORE_CTX_get0_store(ctx));
+	X509 *x;
+
+	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_INVALID_PURPOSE &&
+	    X509_STORE_CTX_get_error_depth(ctx) == 0 &&
+	    (x = X509_STORE_CTX_get_current_cert(ctx)) != NULL &&
+	    any_eku_signer(x)) {
+		X509_STORE_CTX_set_error(ctx, X509_V_OK);
+		return 1;
+	}
+	return next != NULL ? next(ok, ctx) : ok;
+}
+
 static int
 chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
     STACK_OF(X509_CRL) *crls, time_t t)
@@ -170,6 +206,7 @@ chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
 	    !X509_STORE_CTX_init(ctx, pki->store, x, certs))
 		goto out;
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
+	X509_STORE_CTX_set_verify_cb(ctx, chain_cb);
 	X509_STORE_CTX_set_time(ctx, 0, t);
 	if (sk_X509_CRL_num(crls) > 0)
 		X509_STORE_CTX_set0_crls(ctx, crls);

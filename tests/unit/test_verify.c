@@ -45,6 +45,11 @@ static const char shlib[] =
     "msg() { f=$1; shift; { hdr \"$f\"; \"$@\"; } > m.eml; }\n"
     "crlf() { sed -i 's/\\r*$/\\r/' \"$1\"; }\n"
     "notafter() { date -d \"$(openssl x509 -in $1 -noout -enddate | cut -d= -f2)\" +%s; }\n"
+    /* issue NAME EXTENSIONS: NAME.pem/.key for alice, issued by the BSrE CA */
+    "issue() { openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+    "-keyout $1.key -subj \"/CN=Test $1/emailAddress=$A\" -out $1.csr; printf '%s\\n' \"$2\" > $1.ext; "
+    "openssl x509 -req -in $1.csr -CA $P/bsre.pem -CAkey $P/bsre.key -set_serial 0x$(od -An -N6 -tx1 /dev/urandom | tr -d ' ') "
+    "-days 30 -extfile $1.ext -out $1.pem; }\n"
     /* gpgsm_sign CERT KEY FILE: FILE.sig, a detached DER signature by gpgsm */
     "gpgsm_sign() {\n"
     "  command -v gpgsm >/dev/null || exit 77\n"
@@ -236,6 +241,17 @@ static const struct vcase cases[] = {
 	  "carol@tanjungpinangkota.go.id", AR_FAIL, "2", NULL, "certificate expired" },
 	{ "not yet valid", "msg frank@tanjungpinangkota.go.id staff frank@tanjungpinangkota.go.id",
 	  "frank@tanjungpinangkota.go.id", AR_FAIL, "2", NULL, "not yet valid" },
+	{ "EKU anyExtendedKeyUsage is accepted (RFC 8550 4.4.4)",
+	  "issue any 'keyUsage=critical,digitalSignature\nextendedKeyUsage=anyExtendedKeyUsage'; "
+	  "msg $A sign any.pem any.key", ALICE, AR_PASS, "2", ALICE, "signer Test any" },
+	{ "EKU serverAuth only is refused",
+	  "issue srv 'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth'; "
+	  "msg $A sign srv.pem srv.key", ALICE, AR_FAIL, "2", NULL,
+	  "certificate not for e-mail signing" },
+	{ "anyExtendedKeyUsage with KeyUsage keyEncipherment only is refused",
+	  "issue ke 'keyUsage=critical,keyAgreement\nextendedKeyUsage=anyExtendedKeyUsage'; "
+	  "msg $A sign ke.pem ke.key", ALICE, AR_FAIL, "2", NULL,
+	  "certificate not for e-mail signing" },
 	{ "signer is not From", "msg $B staff $A", BOB, AR_POLICY, "2", ALICE,
 	  "signer alice@tanjungpinangkota.go.id is not the From address" },
 	{ "no From address", "msg $A staff $A", NULL, AR_POLICY, "2", ALICE, "not the From" },
