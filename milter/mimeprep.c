@@ -479,7 +479,9 @@ footer_add(GMimePart *part, GByteArray *text, const char *footer, bool html)
 	}
 	conv = g_convert(add->str, (gssize)add->len,
 	    g_mime_charset_iconv_name(cs), "UTF-8", NULL, &outlen, NULL);
-	if (conv == NULL && text_to_utf8(text, cs)) {
+	if (conv == NULL && (text_to_utf8(text, cs) ||
+	    g_utf8_validate((const char *)text->data, (gssize)text->len,
+	    NULL))) {	/* (an unknown charset over UTF-8 text) */
 		relabel_utf8(part);
 		conv = g_strndup(add->str, add->len);
 		outlen = add->len;
@@ -487,6 +489,10 @@ footer_add(GMimePart *part, GByteArray *text, const char *footer, bool html)
 		conv = g_convert_with_fallback(add->str, (gssize)add->len,
 		    g_mime_charset_iconv_name(cs), "UTF-8", "?", NULL, &outlen,
 		    NULL);
+	if (conv == NULL) {	/* a charset iconv does not know */
+		conv = g_str_to_ascii(add->str, NULL);
+		outlen = strlen(conv);
+	}
 	off = html ? html_insert_at(text->data, text->len) : text->len;
 	if (conv != NULL)
 		bytes_insert(text, off, conv, outlen);
@@ -519,6 +525,61 @@ leaf_footer(GMimePart *part, const char *footer, struct sbuf *err)
 	g_object_unref(mem);
 	g_object_unref(dec);
 	return r;
+}
+
+/* ---- 8-bit outside the leaves' content ---- */
+
+/*
+ * Raw 8-bit header values (a UTF-8 file name, an unencoded Subject in a
+ * forwarded message) are set again from their decoded value, so that GMime
+ * writes them with RFC 2047 / RFC 2231 encoding.
+ */
+static void
+headers_make_7bit(GMimeObject *o)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	GMimeHeader *h;
+	const char *raw;
+	char *value;
+	int i;
+
+	for (i = 0; i < g_mime_header_list_get_count(hl); i++) {
+		h = g_mime_header_list_get_header_at(hl, i);
+		raw = g_mime_header_get_raw_value(h);
+		if (raw == NULL || !has_8bit((const guint8 *)raw, strlen(raw)))
+			continue;
+		value = g_strdup(g_mime_header_get_value(h));
+		g_mime_header_set_value(h, NULL, value, "utf-8");
+		g_free(value);
+	}
+}
+
+/* Nobody reads a preamble or epilogue; 8-bit there becomes '?'. */
+static char *
+text_make_7bit(const char *s)
+{
+	char *c, *p;
+
+	if (s == NULL || !has_8bit((const guint8 *)s, strlen(s)))
+		return NULL;
+	c = g_strdup(s);
+	for (p = c; *p != '\0'; p++)
+		if (*p & 0x80)
+			*p = '?';
+	return c;
+}
+
+static void
+multipart_make_7bit(GMimeMultipart *mp)
+{
+	char *c;
+
+	if ((c = text_make_7bit(g_mime_multipart_get_prologue(mp))) != NULL)
+		g_mime_multipart_set_prologue(mp, c);
+	g_free(c);
+	if ((c = text_make_7bit(g_mime_multipart_get_epilogue(mp))) != NULL)
+		g_mime_multipart_set_epilogue(mp, c);
+	g_free(c);
 }
 
 /* ---- the walk ---- */
@@ -572,8 +633,10 @@ prep_object(GMimeObject *o, const char *footer, bool visible,
 
 	if (object_is_protected(o))
 		return 0;	/* kept byte for byte */
+	headers_make_7bit(o);
 	if (GMIME_IS_MULTIPART(o)) {
 		drop_8bit_label(o);
+		multipart_make_7bit(GMIME_MULTIPART(o));
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(o));
 		for (i = 0; i < n; i++)
 			if (prep_object(g_mime_multipart_get_part(
@@ -586,6 +649,7 @@ prep_object(GMimeObject *o, const char *footer, bool visible,
 		m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
 		if (m == NULL || m->mime_part == NULL)
 			return 0;
+		headers_make_7bit(GMIME_OBJECT(m));
 		/* a forwarded message is not ours to add a footer to */
 		return prep_object(m->mime_part, footer, false, err);
 	}

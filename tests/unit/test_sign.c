@@ -175,6 +175,30 @@ static const struct sign_case cases[] = {
 	  "Content-Transfer-Encoding: 7bit" CRLF CRLF "\xff\xfe raw" CRLF
 	  "--S--" CRLF, 1, 0, "data.csv", false, ALICE,
 	  "nama;kota" CRLF "Andr\xc3\xa9;Tanjungpinang" },
+	{ "8bit_headers", "Content-Type: multipart/mixed; boundary=\"H\""
+	  CRLF, "Pr\xc3\xa9" "ambule 8-bit" CRLF "--H" CRLF
+	  "Content-Type: text/plain; charset=utf-8" CRLF CRLF "isi" CRLF
+	  "--H" CRLF "Content-Type: application/pdf; "
+	  "name=\"Laporan_\xc3\xa9.pdf\"" CRLF "Content-Disposition: "
+	  "attachment; filename=\"Laporan_\xc3\xa9.pdf\"" CRLF
+	  "Content-Description: Laporan bulanan \xc3\xa9" CRLF
+	  "Content-Transfer-Encoding: base64" CRLF CRLF "JVBERi0xLjc=" CRLF
+	  "--H" CRLF "Content-Type: message/rfc822" CRLF CRLF
+	  "From: Andr\xc3\xa9 <andre@example.org>" CRLF
+	  "Subject: Rapat \xc3\xa9t\xc3\xa9" CRLF CRLF "inner" CRLF
+	  "--H--" CRLF "Epilog \xc3\xa9" CRLF, 1, 0,
+	  "Laporan_\xc3\xa9.pdf", false, ALICE, "%PDF-1.7" },
+	{ "unknown_charset", "Content-Type: text/plain; charset=x-no-such"
+	  CRLF, "plain ascii text" CRLF, 1, 0, NULL, false, ALICE, NULL },
+	{ "unclosed_multipart", "Content-Type: multipart/mixed; boundary=\"U\""
+	  CRLF, "--U" CRLF "Content-Type: text/plain" CRLF CRLF "no end" CRLF,
+	  1, 0, NULL, false, ALICE, NULL },
+	{ "empty_body", "Content-Type: text/plain; charset=utf-8" CRLF, "", 1,
+	  0, NULL, false, ALICE, NULL },
+	{ "windows1252_plain", "Content-Type: text/plain; charset=windows-1252"
+	  CRLF "Content-Transfer-Encoding: 8bit" CRLF,
+	  "Harga \x80 10 \x96 \x93kutip\x94" CRLF, 1, 0, NULL, false, ALICE,
+	  NULL },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
 	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
 	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
