@@ -18,211 +18,9 @@
 
 #include <gmime/gmime.h>
 
+#include "footer.h"
+#include "mimeio.h"
 #include "mimeprep.h"
-
-/* ---- a write-only GMimeStream that appends to a msgbuf ---- */
-
-typedef struct {
-	GMimeStream parent;
-	struct msgbuf *mb;
-	int error;		/* errno of the first failed append */
-} MimeprepOut;
-
-typedef struct {
-	GMimeStreamClass parent_class;
-} MimeprepOutClass;
-
-G_DEFINE_TYPE(MimeprepOut, mimeprep_out, GMIME_TYPE_STREAM)
-
-static ssize_t
-mimeprep_out_write(GMimeStream *s, const char *buf, size_t len)
-{
-	MimeprepOut *o = (MimeprepOut *)s;
-
-	if (o->error != 0)
-		return -1;
-	if (msgbuf_append(o->mb, buf, len) != 0) {
-		o->error = errno ? errno : EIO;
-		return -1;
-	}
-	s->position += (gint64)len;
-	return (ssize_t)len;
-}
-
-static ssize_t
-mimeprep_out_read(GMimeStream *s, char *buf, size_t len)
-{
-	(void)s, (void)buf, (void)len;
-	return -1;
-}
-
-static int
-mimeprep_out_nop(GMimeStream *s)
-{
-	(void)s;
-	return 0;
-}
-
-static gboolean
-mimeprep_out_eos(GMimeStream *s)
-{
-	(void)s;
-	return TRUE;
-}
-
-static gint64
-mimeprep_out_seek(GMimeStream *s, gint64 off, GMimeSeekWhence whence)
-{
-	(void)s, (void)off, (void)whence;
-	return -1;
-}
-
-static gint64
-mimeprep_out_tell(GMimeStream *s)
-{
-	return s->position;
-}
-
-static GMimeStream *
-mimeprep_out_substream(GMimeStream *s, gint64 start, gint64 end)
-{
-	(void)s, (void)start, (void)end;
-	return NULL;
-}
-
-static void
-mimeprep_out_class_init(MimeprepOutClass *klass)
-{
-	GMimeStreamClass *sc = GMIME_STREAM_CLASS(klass);
-
-	sc->read = mimeprep_out_read;
-	sc->write = mimeprep_out_write;
-	sc->flush = mimeprep_out_nop;
-	sc->close = mimeprep_out_nop;
-	sc->eos = mimeprep_out_eos;
-	sc->reset = mimeprep_out_nop;
-	sc->seek = mimeprep_out_seek;
-	sc->tell = mimeprep_out_tell;
-	sc->length = mimeprep_out_tell;
-	sc->substream = mimeprep_out_substream;
-}
-
-static void
-mimeprep_out_init(MimeprepOut *o)
-{
-	o->mb = NULL;
-	o->error = 0;
-}
-
-static MimeprepOut *
-mimeprep_out_new(struct msgbuf *mb)
-{
-	MimeprepOut *o = g_object_new(mimeprep_out_get_type(), NULL);
-
-	g_mime_stream_construct(GMIME_STREAM(o), 0, -1);
-	o->mb = mb;
-	return o;
-}
-
-/*
- * ---- a filter that armours "From " at line starts as "=46rom " ----
- * GMime's own (GMIME_FILTER_FROM_MODE_ARMOR) drops a last line shorter than
- * five bytes that starts with 'F' (a final "F\n" vanishes), so it is not used.
- */
-
-typedef struct {
-	GMimeFilter parent;
-	gboolean midline;	/* not at the start of a line */
-} MimeprepFrom;
-
-typedef struct {
-	GMimeFilterClass parent_class;
-} MimeprepFromClass;
-
-G_DEFINE_TYPE(MimeprepFrom, mimeprep_from, GMIME_TYPE_FILTER)
-
-static void
-mimeprep_from_run(GMimeFilter *f, char *in, size_t len, size_t prespace,
-    char **out, size_t *outlen, size_t *outprespace, gboolean last)
-{
-	MimeprepFrom *ff = (MimeprepFrom *)f;
-	char *p = in, *end = in + len, *o, *nl;
-	size_t n;
-
-	g_mime_filter_set_size(f, len + (len / 5 + 1) * 2, FALSE);
-	o = f->outbuf;
-	while (p < end) {
-		n = (size_t)(end - p);
-		if (!ff->midline && n < 5 && !last && memchr(p, '\n', n) ==
-		    NULL && strncmp(p, "From ", n) == 0) {
-			g_mime_filter_backup(f, p, n);	/* maybe "From " */
-			break;
-		}
-		if (!ff->midline && n >= 5 && memcmp(p, "From ", 5) == 0) {
-			memcpy(o, "=46rom ", 7);
-			o += 7;
-			p += 5;
-			ff->midline = TRUE;
-			continue;
-		}
-		nl = memchr(p, '\n', n);
-		n = nl != NULL ? (size_t)(nl - p) + 1 : n;
-		memcpy(o, p, n);
-		o += n;
-		p += n;
-		ff->midline = nl == NULL;
-	}
-	(void)prespace;
-	*out = f->outbuf;
-	*outlen = (size_t)(o - f->outbuf);
-	*outprespace = f->outpre;
-}
-
-static void
-mimeprep_from_filter(GMimeFilter *f, char *in, size_t len, size_t prespace,
-    char **out, size_t *outlen, size_t *outprespace)
-{
-	mimeprep_from_run(f, in, len, prespace, out, outlen, outprespace,
-	    FALSE);
-}
-
-static void
-mimeprep_from_complete(GMimeFilter *f, char *in, size_t len, size_t prespace,
-    char **out, size_t *outlen, size_t *outprespace)
-{
-	mimeprep_from_run(f, in, len, prespace, out, outlen, outprespace,
-	    TRUE);
-}
-
-static void
-mimeprep_from_reset(GMimeFilter *f)
-{
-	((MimeprepFrom *)f)->midline = FALSE;
-}
-
-static GMimeFilter *
-mimeprep_from_copy(GMimeFilter *f)
-{
-	(void)f;
-	return g_object_new(mimeprep_from_get_type(), NULL);
-}
-
-static void
-mimeprep_from_class_init(MimeprepFromClass *klass)
-{
-	GMimeFilterClass *fc = GMIME_FILTER_CLASS(klass);
-
-	fc->copy = mimeprep_from_copy;
-	fc->filter = mimeprep_from_filter;
-	fc->complete = mimeprep_from_complete;
-	fc->reset = mimeprep_from_reset;
-}
-
-static void
-mimeprep_from_init(MimeprepFrom *ff)
-{
-	ff->midline = FALSE;
-}
 
 /* ---- classification ---- */
 
@@ -341,163 +139,12 @@ leaf_set_encoded(GMimePart *part, GMimeStream *decoded, bool text)
 
 	filter_add(fs, g_mime_filter_basic_new(target, TRUE));
 	if (text)	/* "From " at a line start becomes "=46rom " */
-		filter_add(fs, g_object_new(mimeprep_from_get_type(), NULL));
+		filter_add(fs, mimeio_from_new());
 	w = g_mime_data_wrapper_new_with_stream(fs, target);
 	g_mime_part_set_content(part, w);
 	g_mime_part_set_content_encoding(part, target);
 	g_object_unref(w);
 	g_object_unref(fs);
-}
-
-/* ---- the footer ---- */
-
-static bool
-charset_is_ascii(const char *cs)
-{
-	return cs == NULL || g_ascii_strcasecmp(cs, "us-ascii") == 0 ||
-	    g_ascii_strcasecmp(cs, "ascii") == 0;
-}
-
-static bool
-has_8bit(const guint8 *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] & 0x80)
-			return true;
-	return false;
-}
-
-/* The footer as an HTML paragraph in pure ASCII (escapes, &#N; refs). */
-static GString *
-footer_html(const char *footer)
-{
-	GString *s = g_string_new("<p>");
-	const char *p;
-
-	for (p = footer; *p != '\0'; p = g_utf8_next_char(p)) {
-		gunichar c = g_utf8_get_char(p);
-
-		if (c == '&')
-			g_string_append(s, "&amp;");
-		else if (c == '<')
-			g_string_append(s, "&lt;");
-		else if (c == '>')
-			g_string_append(s, "&gt;");
-		else if (c == '"')
-			g_string_append(s, "&quot;");
-		else if (c == '\n')
-			g_string_append(s, "<br>\n");
-		else if (c < 0x80)
-			g_string_append_c(s, (char)c);
-		else
-			g_string_append_printf(s, "&#%u;", (unsigned)c);
-	}
-	g_string_append(s, "</p>\n");
-	return s;
-}
-
-/* Offset of the last "</body" (any case), or len when there is none. */
-static size_t
-html_insert_at(const guint8 *p, size_t len)
-{
-	size_t i = len;
-
-	while (i >= 6) {
-		i--;
-		if (p[i] == '<' && i + 6 <= len &&
-		    g_ascii_strncasecmp((const char *)p + i, "</body", 6) == 0)
-			return i;
-	}
-	return len;
-}
-
-static void
-bytes_insert(GByteArray *a, size_t off, const char *p, size_t n)
-{
-	size_t len = a->len;
-
-	g_byte_array_set_size(a, (guint)(len + n));
-	memmove(a->data + off + n, a->data + off, len - off);
-	memcpy(a->data + off, p, n);
-}
-
-static void
-relabel_utf8(GMimePart *part)
-{
-	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
-	    "charset", "utf-8");
-}
-
-/* Converts text from cs to UTF-8 in place; false when it cannot. */
-static bool
-text_to_utf8(GByteArray *text, const char *cs)
-{
-	gsize outlen = 0;
-	gchar *utf8;
-
-	utf8 = g_convert((const char *)text->data, (gssize)text->len,
-	    "UTF-8", g_mime_charset_iconv_name(cs), NULL, &outlen, NULL);
-	if (utf8 == NULL)
-		return false;
-	g_byte_array_set_size(text, 0);
-	g_byte_array_append(text, (guint8 *)utf8, (guint)outlen);
-	g_free(utf8);
-	return true;
-}
-
-/*
- * Adds the footer to a decoded text (LF line ends) in the part's charset.
- * When the charset cannot hold the footer the text is converted to UTF-8
- * and the part relabelled; when even that fails, '?' stands in for what
- * the charset cannot hold.
- */
-static void
-footer_add(GMimePart *part, GByteArray *text, const char *footer, bool html)
-{
-	const char *cs = g_mime_object_get_content_type_parameter(
-	    GMIME_OBJECT(part), "charset");
-	GString *add;
-	gsize outlen = 0;
-	gchar *conv;
-	size_t off;
-
-	if (charset_is_ascii(cs) && has_8bit(text->data, text->len) &&
-	    g_utf8_validate((const char *)text->data, (gssize)text->len,
-	    NULL)) {
-		relabel_utf8(part);	/* 8-bit text mislabelled us-ascii */
-		cs = "utf-8";
-	} else if (cs == NULL)
-		cs = "us-ascii";
-	if (html)
-		add = footer_html(footer);
-	else {
-		add = g_string_new(text->len > 0 &&
-		    text->data[text->len - 1] != '\n' ? "\n" : "");
-		g_string_append_printf(add, "-- \n%s\n", footer);
-	}
-	conv = g_convert(add->str, (gssize)add->len,
-	    g_mime_charset_iconv_name(cs), "UTF-8", NULL, &outlen, NULL);
-	if (conv == NULL && (text_to_utf8(text, cs) ||
-	    g_utf8_validate((const char *)text->data, (gssize)text->len,
-	    NULL))) {	/* (an unknown charset over UTF-8 text) */
-		relabel_utf8(part);
-		conv = g_strndup(add->str, add->len);
-		outlen = add->len;
-	} else if (conv == NULL)
-		conv = g_convert_with_fallback(add->str, (gssize)add->len,
-		    g_mime_charset_iconv_name(cs), "UTF-8", "?", NULL, &outlen,
-		    NULL);
-	if (conv == NULL) {	/* a charset iconv does not know */
-		conv = g_str_to_ascii(add->str, NULL);
-		outlen = strlen(conv);
-	}
-	off = html ? html_insert_at(text->data, text->len) : text->len;
-	if (conv != NULL)
-		bytes_insert(text, off, conv, outlen);
-	g_free(conv);
-	g_string_free(add, TRUE);
 }
 
 /* A visible text part: decode, add the footer, re-encode. */
@@ -546,7 +193,7 @@ headers_make_7bit(GMimeObject *o)
 	for (i = 0; i < g_mime_header_list_get_count(hl); i++) {
 		h = g_mime_header_list_get_header_at(hl, i);
 		raw = g_mime_header_get_raw_value(h);
-		if (raw == NULL || !has_8bit((const guint8 *)raw, strlen(raw)))
+		if (raw == NULL || !mimeio_has_8bit(raw, strlen(raw)))
 			continue;
 		value = g_strdup(g_mime_header_get_value(h));
 		g_mime_header_set_value(h, NULL, value, "utf-8");
@@ -560,7 +207,7 @@ text_make_7bit(const char *s)
 {
 	char *c, *p;
 
-	if (s == NULL || !has_8bit((const guint8 *)s, strlen(s)))
+	if (s == NULL || !mimeio_has_8bit(s, strlen(s)))
 		return NULL;
 	c = g_strdup(s);
 	for (p = c; *p != '\0'; p++)
@@ -720,17 +367,18 @@ static int
 write_entity(GMimeObject *o, struct msgbuf *out, struct sbuf *err)
 {
 	GMimeFormatOptions *fo = g_mime_format_options_new();
-	MimeprepOut *os = mimeprep_out_new(out);
-	GMimeStream *fs = g_mime_stream_filter_new(GMIME_STREAM(os));
+	GMimeStream *os = mimeio_out_new(out);
+	GMimeStream *fs = g_mime_stream_filter_new(os);
 	int r = -1;
 
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
 	/* belt and braces: no bare LF may survive (preambles, raw parts) */
 	filter_add(fs, g_mime_filter_unix2dos_new(FALSE));
 	if (g_mime_object_write_to_stream(o, fo, fs) < 0 ||
-	    g_mime_stream_flush(fs) < 0 || os->error != 0) {
+	    g_mime_stream_flush(fs) < 0 || mimeio_out_error(os) != 0) {
 		sbuf_printf(err, "cannot write the signed entity: %s",
-		    os->error ? strerror(os->error) : "GMime write error");
+		    mimeio_out_error(os) ? strerror(mimeio_out_error(os)) :
+		    "GMime write error");
 		goto out;
 	}
 	r = 0;

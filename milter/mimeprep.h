@@ -11,14 +11,10 @@
  * the call (GMime objects never cross threads); g_mime_init() must have been
  * called once by the process.
  *
- * Footer rules: text/plain gets "\n-- \n" + FOOTER + "\n" at the end (the
- * RFC 3676 signature separator, so readers show it as a footer and strip it
- * from replies); text/html gets "<p>FOOTER</p>" (HTML-escaped, non-ASCII as
- * numeric references) before the last </body>, or at the end when there is
- * none. Parts with Content-Disposition: attachment or a file name, and parts
- * inside a message/rfc822 attachment, get no footer. The footer is
- * converted to the part's charset; when the charset cannot hold it the part
- * is converted to UTF-8 and relabelled.
+ * The footer (footer.h) goes into each text/plain and text/html part a
+ * reader sees: not parts with Content-Disposition: attachment or a file
+ * name, nor parts inside a message/rfc822 attachment; in a
+ * multipart/alternative into each alternative.
  */
 #ifndef SEGEL_MIMEPREP_H
 #define SEGEL_MIMEPREP_H
