@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "util.h"
 
 /* Creates DIR/YYYY/MM/DD step by step; returns the day folder. */
 static char *
@@ -54,23 +55,6 @@ safe_copy(char *dst, size_t n, const char *src)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 write_body(int fd, const struct msgbuf *body)
 {
 	char buf[65536];
@@ -78,7 +62,7 @@ write_body(int fd, const struct msgbuf *body)
 	ssize_t r;
 
 	while ((r = msgbuf_pread(body, buf, sizeof(buf), off)) > 0) {
-		if (write_all(fd, buf, (size_t)r) != 0)
+		if (write_full(fd, buf, (size_t)r) != 0)
 			return -1;
 		off += r;
 	}
@@ -110,8 +94,8 @@ archive_store(const char *dir, time_t when, const char *queue_id,
 		goto out;
 	}
 	if (fchmod(fd, 0640) != 0 ||
-	    write_all(fd, headers, strlen(headers)) != 0 ||
-	    write_all(fd, "\r\n", 2) != 0 || write_body(fd, body) != 0 ||
+	    write_full(fd, headers, strlen(headers)) != 0 ||
+	    write_full(fd, "\r\n", 2) != 0 || write_body(fd, body) != 0 ||
 	    fsync(fd) != 0) {
 		sbuf_printf(err, "write %s: %s", tmp, strerror(errno));
 		goto out;

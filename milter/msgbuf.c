@@ -77,32 +77,13 @@ spool_open(const char *dir)
 }
 
 static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 spool(struct msgbuf *mb)
 {
 	int fd = spool_open(mb->tmp_dir);
 
 	if (fd == -1)
 		return -1;
-	if (write_all(fd, mb->mem, mb->len) != 0) {
+	if (write_full(fd, mb->mem, mb->len) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -123,7 +104,7 @@ msgbuf_append(struct msgbuf *mb, const void *p, size_t n)
 	if (mb->fd == -1 && mb->len + n > mb->threshold && spool(mb) != 0)
 		return -1;
 	if (mb->fd != -1) {
-		if (write_all(mb->fd, p, n) != 0)
+		if (write_full(mb->fd, p, n) != 0)
 			return -1;
 		mb->len += n;
 		return 0;

@@ -112,21 +112,6 @@ policy_tls_refuse_sender(const struct conf *c, const struct sess_facts *f,
 }
 
 static const char *
-status_id(enum cert_status st)
-{
-	switch (st) {
-	case CERT_OK:			return "ok";
-	case CERT_NONE:			return "none";
-	case CERT_EXPIRED:		return "expired";
-	case CERT_NOT_YET_VALID:	return "not yet valid";
-	case CERT_REVOKED:		return "revoked";
-	case CERT_UNTRUSTED:		return "untrusted";
-	case CERT_BROKEN:		return "broken";
-	}
-	return "broken";
-}
-
-static const char *
 status_id_id(enum cert_status st)
 {
 	switch (st) {
@@ -158,21 +143,21 @@ policy_sign_cert(const struct conf *c, const char *from, enum cert_status st,
 		d->reason = "signed";
 		return;
 	}
-	d->reason = status_id(st);
+	d->reason = cert_status_name(st);
 	/* Pasal 18 (3): a revoked certificate is never used, whatever the
 	 * setting; the mail is refused rather than sent unsigned. */
 	if (st == CERT_REVOKED || c->on_no_cert == NOCERT_REJECT) {
-		sign_refuse(d, status_id(st));
+		sign_refuse(d, cert_status_name(st));
 		reply_set(&d->reply, "550", "5.7.1", "No usable certificate "
 		    "for %s: %s; ask the registration officer (OP) / Sertifikat "
 		    "elektronik untuk %s tidak dapat dipakai: %s; hubungi "
-		    "petugas OP", from, status_id(st), from, status_id_id(st));
+		    "petugas OP", from, cert_status_name(st), from, status_id_id(st));
 	} else if (c->on_no_cert == NOCERT_TEMPFAIL) {
-		sign_refuse(d, status_id(st));
+		sign_refuse(d, cert_status_name(st));
 		reply_set(&d->reply, "451", "4.7.1", "No usable certificate "
 		    "for %s yet: %s; try again later / Sertifikat elektronik "
 		    "untuk %s belum dapat dipakai: %s; coba lagi nanti", from,
-		    status_id(st), from, status_id_id(st));
+		    cert_status_name(st), from, status_id_id(st));
 	} else
 		d->action = SIGN_UNSIGNED;
 }

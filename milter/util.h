@@ -46,6 +46,9 @@ bool addr_in_domain(const char *addr, const char *domain);
 /* Case-insensitive equality of two addresses. */
 bool addr_equal(const char *, const char *);
 
+/* write(2) all of p, retrying on EINTR and short writes: 0, or -1 with errno. */
+int write_full(int fd, const void *p, size_t n);
+
 /* Wipe and free a secret. Accepts NULL. */
 void secret_free(char *, size_t);
 
