@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gmime/gmime.h>
 #include <openssl/err.h>
@@ -262,6 +263,45 @@ START_TEST(test_row)
 }
 END_TEST
 
+/*
+ * The time rule on a real message: the Thunderbird 24 signature of 2013
+ * is judged at the arrival time given. Its certificate expired 2014-11-01,
+ * far more than the 7-day grace after signing: "certificate expired".
+ */
+START_TEST(test_thunderbird_later)
+{
+	struct row r = { "mimekit", "thunderbird-signed.eml", "",
+	    "StartComCertificationAuthority.pem + StartComClass1PrimaryIntermediateClientCA.pem" };
+	struct verify_result res;
+	struct pki *p;
+	char *path = xasprintf("%s/mimekit/%s", corpus, r.file);
+	time_t when[] = { 1415232000 /* 2014-11-06 */, CORPUS_NOW };
+	size_t i;
+
+	if (access(path, R_OK) != 0) {
+		printf("SKIP: corpus mimekit/thunderbird-signed.eml: absent\n");
+		free(path);
+		return;
+	}
+	p = row_pki(&r);
+	for (i = 0; i < sizeof(when) / sizeof(when[0]); i++) {
+		verify_file(path, p, when[i], &res);
+		ck_assert_msg(res.result == AR_FAIL && res.comment != NULL &&
+		    strcmp(res.comment, "certificate expired") == 0,
+		    "at %lld: %s (%s)", (long long)when[i],
+		    rname(res.result), res.comment ? res.comment : "");
+		verify_result_free(&res);
+	}
+	/* three days after signing the chain is valid: SHA-1 is the issue */
+	verify_file(path, p, 1383424084 + 3 * 86400, &res);
+	ck_assert_int_eq(res.result, AR_POLICY);
+	ck_assert_str_eq(res.identifier, "fejj@gnome.org");
+	verify_result_free(&res);
+	pki_free(p);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_absent)
 {
 	printf("SKIP: corpus: folder not found (set SEGEL_CORPUS or put it at ../shared/corpus)\n");
@@ -315,9 +355,10 @@ main(void)
 			load_manifest(name);
 		g_dir_close(gd);
 	}
-	if (nrows > 0)
+	if (nrows > 0) {
 		tcase_add_loop_test(tc, test_row, 0, nrows);
-	else
+		tcase_add_test(tc, test_thunderbird_later);
+	} else
 		tcase_add_test(tc, test_absent);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
