@@ -52,7 +52,9 @@
 # $H/archive/, $H/tmp/.  Environment: H_NO_MILTER=1 (no milter at all),
 # KEEP=1 (keep $H; it is also kept when a check failed), SEGEL_BUILD_DIR
 # (default $BUILD or build, relative to the repository root),
-# SEGEL_LOG_LEVEL (default info), H_BASE (parent of $H, default /tmp).
+# SEGEL_LOG_LEVEL (default info), H_BASE (parent of $H, default /tmp),
+# H_PKI_CACHE=0 (a new PKI for every instance instead of a copy of the one
+# cached in $SEGEL_BUILD_DIR/e2e-pki for up to 12 hours).
 #
 # Nothing outside $H is written.  Runs as root (Postfix needs it).  SASL
 # accounts: alice bob erin carol dave frank legacy mallory app ec, login
@@ -343,6 +345,38 @@ _h_prereqs() {
 	fi
 }
 
+# The test PKI into $PKI.  tests/pki/gen takes seconds (RSA keys), so one
+# run is kept in CACHE (a symlink to a complete copy, swapped atomically) and
+# copied for each instance while younger than 12 hours and newer than the
+# generator.  H_PKI_CACHE=0 generates afresh every time.
+_h_pki() {
+	local cache=$1 gen=$SEGEL_ROOT/tests/pki/gen tmp
+	if [ "${H_PKI_CACHE:-1}" = 1 ] && [ -f "$cache/.complete" ] &&
+		[ "$cache/.complete" -nt "$gen" ] && [ "$cache/.complete" -nt "$gen.py" ] &&
+		[ -z "$(find "$cache/.complete" -mmin +720 2>/dev/null)" ] &&
+		cp -a "$cache/." "$PKI" 2>/dev/null; then
+		rm -f "$PKI/.complete"
+		return 0
+	fi
+	rm -rf "$PKI"
+	if ! "$gen" "$PKI" >"$H/pki.log" 2>&1; then
+		_h_say "tests/pki/gen failed:"; cat "$H/pki.log" >&2; return 1
+	fi
+	[ "${H_PKI_CACHE:-1}" = 1 ] || return 0
+	# best effort: a failure here only costs the next run time
+	mkdir -p "$(dirname "$cache")" 2>/dev/null &&
+		tmp=$(mktemp -d "$cache.XXXXXX" 2>/dev/null) || return 0
+	if cp -a "$PKI/." "$tmp/" && touch "$tmp/.complete" &&
+		ln -sfn "$(basename "$tmp")" "$tmp.link" && mv -T "$tmp.link" "$cache"; then
+		# earlier copies no one can still be reading
+		find "$(dirname "$cache")" -maxdepth 1 -name "$(basename "$cache").??????" \
+			-type d ! -path "$tmp" -mmin +10 -exec rm -rf {} + 2>/dev/null
+	else
+		rm -rf "$tmp" "$tmp.link"
+	fi
+	return 0
+}
+
 harness_start() {
 	_h_prereqs || return 1
 	H=$(mktemp -d "${H_BASE:-/tmp}/segel-e2e.XXXXXX") || return 1
@@ -365,9 +399,7 @@ harness_start() {
 	chown postfix:postfix "$H/data" "$H/sink"
 	read -r PORT_IN PORT_SUB PORT_SINK <<<"$(_h_free_ports 3)"
 	export PORT_IN PORT_SUB PORT_SINK
-	if ! "$SEGEL_ROOT/tests/pki/gen" "$PKI" >"$H/pki.log" 2>&1; then
-		_h_say "tests/pki/gen failed:"; cat "$H/pki.log" >&2; return 1
-	fi
+	_h_pki "$bd/e2e-pki" || return 1
 	_h_tls_cert || { _h_say "TLS certificate failed"; return 1; }
 	_h_sasl || { _h_say "sasldb failed"; return 1; }
 	_h_segel_conf
@@ -767,12 +799,10 @@ harness_stop() {
 # Postfix daemons of this instance (MAIL_CONFIG = our folder) that outlived
 # the master, e.g. after a KILL.
 _h_kill_leftovers() {
-	local p e
-	for e in /proc/[0-9]*/environ; do
+	local e p
+	for e in $(grep -lzx "MAIL_CONFIG=$PF_CONF" /proc/[0-9]*/environ 2>/dev/null); do
 		p=${e#/proc/}
 		p=${p%/environ}
-		if { tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qx "MAIL_CONFIG=$PF_CONF"; then
-			kill -KILL "$p" 2>/dev/null || true
-		fi
+		kill -KILL "$p" 2>/dev/null || true
 	done
 }

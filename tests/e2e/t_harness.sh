@@ -208,10 +208,7 @@ rm -f "$stamp"
 cf=$PF_CONF
 KEEP_SAVE=${KEEP:-0}
 KEEP=1 harness_stop >/dev/null 2>&1
-left=0
-for e in /proc/[0-9]*/environ; do
-	{ tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qx "MAIL_CONFIG=$cf" && left=$((left + 1))
-done
+left=$(grep -lzx "MAIL_CONFIG=$cf" /proc/[0-9]*/environ 2>/dev/null | wc -l)
 { [ -n "$SINK_PID" ] || pgrep -f "smtp-sink.*:$PORT_SINK" >/dev/null; } && left=$((left + 1))
 [ "$left" -eq 0 ] && pass harness_stop_leaves_no_process ||
 	fail harness_stop_leaves_no_process "$left left"
