@@ -219,6 +219,18 @@ EOF
 
 run imp import "$src/legacy@$D.p12" --pass-file "$src/legacy@$D.pass"
 expect_rc "import legacy" 0 && pass "import: legacy (RC2/3DES) PKCS#12 accepted"
+# The passphrase asked on a terminal (script(1) gives it one), not echoed.
+if command -v script >/dev/null 2>&1; then
+	mkdir -m 0700 "$T/ttystore"
+	sed "s|$T/store|$T/ttystore|; s|imp.audit.log|tty.audit.log|" "$T/imp.conf" >"$T/tty.conf"
+	(sleep 1; cat "$src/ec@$D.pass") | script -qec "$CTL -c $T/tty.conf import $src/ec@$D.p12" /dev/null >"$T/tty.out" 2>&1
+	if grep -q "^Passphrase of .*ec@$D.p12:" "$T/tty.out" && grep -q "imported" "$T/tty.out" &&
+		! grep -qF "$(cat "$src/ec@$D.pass")" "$T/tty.out" && [ -f "$T/ttystore/ec@$D.p12" ]; then
+		pass "import: passphrase asked on the terminal without echo"
+	else
+		fail "import tty" "$(cat -A "$T/tty.out" | head -5)"
+	fi
+fi
 run imp import
 expect_rc "import usage" 64 && pass "import without FILE: usage, exit 64"
 run imp import "$src/bob@$D.p12" </dev/null
