@@ -413,7 +413,10 @@ ctl_audit(const struct ctl *x, const char *event, const char *addr,
 	return rc;
 }
 
-/* The configuration file process pid was started with, resolved; or NULL. */
+/*
+ * The configuration file process pid was started with (-c, else the
+ * default), resolved against its working folder; NULL when unknown.
+ */
 static char *
 ctl_proc_conf(const char *pid)
 {
@@ -444,7 +447,10 @@ ctl_proc_conf(const char *pid)
 
 /*
  * SIGUSR1 to each process named segel-milter that runs with this
- * configuration file (daemons of other configurations are left alone).
+ * configuration file (as "pkill -USR1 -x segel-milter", but daemons of
+ * other configurations, e.g. test instances, are left alone; segel-milter
+ * does not chdir, so a relative -c resolves against /proc/PID/cwd).
+ * The daemon writes no pid file and conf has no key for one.
  * Returns how many were signalled.
  */
 static int
@@ -466,9 +472,9 @@ ctl_signal_daemon(const struct ctl *x)
 		if ((fp = fopen(path, "r")) == NULL)
 			continue;
 		if (fgets(comm, sizeof(comm), fp) != NULL &&
-		    strcmp(comm, "segel-milter\n") == 0 &&
-		    (theirs = ctl_proc_conf(de->d_name)) != NULL) {
-			if (strcmp(mine, theirs) == 0 &&
+		    strcmp(comm, "segel-milter\n") == 0) {
+			theirs = ctl_proc_conf(de->d_name);
+			if (theirs != NULL && strcmp(mine, theirs) == 0 &&
 			    kill((pid_t)atol(de->d_name), SIGUSR1) == 0) {
 				printf("signalled segel-milter (pid %s) to "
 				    "reload\n", de->d_name);
