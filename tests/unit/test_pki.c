@@ -5,6 +5,7 @@
  * once into a temporary folder that is removed at the end.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,55 @@ START_TEST(crl_problems)
 }
 END_TEST
 
+struct thr_arg {
+	struct pki *p;
+	X509 *alice, *dave;
+	STACK_OF(X509) *chain;
+	int wrong;
+};
+
+static void *
+thr_verify(void *arg)
+{
+	struct thr_arg *a = arg;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (pki_verify_cert(a->p, a->alice, a->chain, 0) != X509_V_OK)
+			__atomic_add_fetch(&a->wrong, 1, __ATOMIC_RELAXED);
+		if (pki_verify_cert(a->p, a->dave, a->chain, 0) !=
+		    X509_V_ERR_CERT_REVOKED)
+			__atomic_add_fetch(&a->wrong, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* One loaded store shared by 8 threads: every answer stays right. */
+START_TEST(shared_between_threads)
+{
+	struct thr_arg a;
+	struct diag d;
+	pthread_t t[8];
+	int i;
+
+	a.p = load(P("trust.pem"), P("crl"), &d);
+	a.alice = read_cert(P("staff/alice@tanjungpinangkota.go.id.pem"));
+	a.dave = read_cert(P("staff/dave@tanjungpinangkota.go.id.pem"));
+	a.chain = read_chain(P("chain.pem"));
+	a.wrong = 0;
+	for (i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, thr_verify, &a);
+	for (i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(a.wrong, 0);
+	X509_free(a.alice);
+	X509_free(a.dave);
+	sk_X509_pop_free(a.chain, X509_free);
+	pki_free(a.p);
+	diag_free(&d);
+}
+END_TEST
+
 START_TEST(free_null)
 {
 	pki_free(NULL);
@@ -268,6 +318,7 @@ main(void)
 	tcase_add_test(tc, missing_trust_file);
 	tcase_add_test(tc, empty_trust_file);
 	tcase_add_test(tc, crl_problems);
+	tcase_add_test(tc, shared_between_threads);
 	tcase_add_test(tc, free_null);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
