@@ -4,7 +4,8 @@
 # Source it from a test script (bash; set -euo pipefail is fine), then:
 #
 #   harness_start            temp dir $H, PKI, Postfix, smtp-sink, segel-milter;
-#                            installs an EXIT trap that calls harness_stop
+#                            installs an EXIT trap that calls harness_stop (a
+#                            trap the script set before still runs, afterwards)
 #   harness_stop             stop everything (the trap does it; may be called by
 #                            hand, and harness_start again afterwards)
 #   segel_conf_set KEY VAL   rewrite one line of $H/segel.conf (KEY: name, or
@@ -377,6 +378,25 @@ _h_pki() {
 	return 0
 }
 
+# Keep a test script's own EXIT trap: it runs after harness_stop, with the
+# script's exit status in $?.
+_h_prev_exit_trap=
+_h_chain_exit_trap() {
+	local cur
+	cur=$(trap -p EXIT)
+	case $cur in *harness_stop*) return 0 ;; esac
+	_h_prev_exit_trap=
+	if [ -n "$cur" ]; then
+		eval "set -- $cur"
+		_h_prev_exit_trap=$3
+	fi
+}
+_h_prev_exit() {
+	[ -n "$_h_prev_exit_trap" ] || return 0
+	(exit "$_h_exit_rc")
+	eval "$_h_prev_exit_trap"
+}
+
 harness_start() {
 	_h_prereqs || return 1
 	H=$(mktemp -d "${H_BASE:-/tmp}/segel-e2e.XXXXXX") || return 1
@@ -387,7 +407,8 @@ harness_start() {
 	_h_stopped=
 	_h_started=1
 	_h_exit_rc=0
-	trap '_h_exit_rc=$?; harness_stop' EXIT
+	_h_chain_exit_trap
+	trap '_h_exit_rc=$?; harness_stop; _h_prev_exit' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	local bd=${SEGEL_BUILD_DIR:-${BUILD:-build}}
