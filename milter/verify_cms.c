@@ -34,6 +34,7 @@
 #define VERIFY_MAX_CRLS		16
 #define VERIFY_MAX_SIGNERS	8
 #define VERIFY_MAX_ADDRS	32
+#define VERIFY_MAX_NAME		128	/* bytes of a CN or O we quote */
 #define VERIFY_GRACE		(7 * 24 * 3600)	/* see verify.h */
 
 void
@@ -71,7 +72,8 @@ name_entry(const X509_NAME *nm, int nid)
 	    (e = X509_NAME_get_entry(nm, i)) == NULL ||
 	    (n = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e))) < 0)
 		return NULL;
-	s = xstrndup((char *)u, (size_t)n);
+	/* comments and logs quote it: a hostile name is cut short */
+	s = xstrndup((char *)u, (size_t)(n > VERIFY_MAX_NAME ? VERIFY_MAX_NAME : n));
 	OPENSSL_free(u);
 	return s;
 }
@@ -136,8 +138,9 @@ addr_matches(X509 *x, const char *from, struct verify_result *res)
 			a = sk_OPENSSL_STRING_value(em, i);
 			ok = from != NULL && strcasecmp(a, from) == 0;
 		}
-		res->identifier = lower(sk_OPENSSL_STRING_value(em,
-		    ok ? i - 1 : 0));
+		a = sk_OPENSSL_STRING_value(em, ok ? i - 1 : 0);
+		if (strlen(a) <= 254)	/* RFC 5321's longest path */
+			res->identifier = lower(a);
 	}
 	X509_email_free(em);
 	return ok;
@@ -292,7 +295,7 @@ check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
 	cert_info(x, res);
 	if (!addr_matches(x, from, res)) {
 		s = xasprintf("signer %s is not the From address",
-		    res->identifier);
+		    res->identifier != NULL ? res->identifier : "(unnamed)");
 		verify_cms_result(res, AR_POLICY, s);
 		free(s);
 	}

@@ -60,12 +60,19 @@ sign_gpgsm() {
 	echo "pinentry-program $g/pin.sh" >"$g/gpg-agent.conf"
 	echo "$(openssl x509 -in "$PKI/root.pem" -noout -fingerprint -sha1 | cut -d= -f2) S relax" >"$g/trustlist.txt"
 	echo disable-crl-checks >"$g/gpgsm.conf"
-	openssl pkcs12 -export -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 \
-		-in "$1" -inkey "$2" -passout pass:segel -out "$g/k.p12" || return 1
 	email=$(openssl x509 -in "$1" -noout -email | head -n 1)
-	gpgsm --homedir "$g" --batch --import "$PKI/root.pem" "$PKI/bsre.pem" "$g/k.p12" >"$g/log" 2>&1 &&
-		gpgsm --homedir "$g" --batch --detach-sign --include-certs -1 -u "$email" \
-			"$W/content.txt" >"$g/sig" 2>>"$g/log"
+	gpgsm --homedir "$g" --batch --import "$PKI/root.pem" "$PKI/bsre.pem" >"$g/log" 2>&1
+	# gpgsm cannot read about one PKCS#12 in twenty (it depends on the
+	# random salt): export again until it can
+	local try
+	for try in 1 2 3 4 5 6; do
+		openssl pkcs12 -export -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 \
+			-in "$1" -inkey "$2" -passout pass:segel -out "$g/k.p12" || return 1
+		gpgsm --homedir "$g" --batch --import "$g/k.p12" >>"$g/log" 2>&1
+		grep -q 'secret keys imported: 1' "$g/log" && break
+	done
+	gpgsm --homedir "$g" --batch --detach-sign --include-certs -1 -u "$email" \
+		"$W/content.txt" >"$g/sig" 2>>"$g/log"
 	local rc=$?
 	gpgconf --homedir "$g" --kill gpg-agent >/dev/null 2>&1
 	[ $rc -eq 0 ] && [ -s "$g/sig" ] || return 1

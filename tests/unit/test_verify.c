@@ -58,9 +58,12 @@ static const char shlib[] =
     "  chmod +x $g/pin.sh; echo \"pinentry-program $g/pin.sh\" > $g/gpg-agent.conf\n"
     "  echo \"$(openssl x509 -in $P/root.pem -noout -fingerprint -sha1 | cut -d= -f2) S relax\" > $g/trustlist.txt\n"
     "  echo disable-crl-checks > $g/gpgsm.conf\n"
-    "  openssl pkcs12 -export -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 "
-    "-in $1 -inkey $2 -passout pass:segel -out $g/k.p12\n"
-    "  gpgsm --homedir $g --batch --import $P/root.pem $P/bsre.pem $g/k.p12\n"
+    "  gpgsm --homedir $g --batch --import $P/root.pem $P/bsre.pem\n"
+    /* gpgsm cannot read about one PKCS#12 in twenty (it depends on the
+     * random salt): export again until it can */
+    "  for try in 1 2 3 4 5 6; do openssl pkcs12 -export -keypbe PBE-SHA1-3DES "
+    "-certpbe PBE-SHA1-3DES -macalg sha1 -in $1 -inkey $2 -passout pass:segel -out $g/k.p12\n"
+    "    gpgsm --homedir $g --batch --import $g/k.p12 2>&1 | grep -q 'secret keys imported: 1' && break; done\n"
     "  gpgsm --homedir $g --batch --detach-sign --include-certs -1 "
     "-u \"$(openssl x509 -in $1 -noout -email | head -1)\" $3 > $3.sig; rc=$?\n"
     "  gpgconf --homedir $g --kill gpg-agent; return $rc\n"
