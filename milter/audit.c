@@ -185,13 +185,30 @@ fail:
 	return -1;
 }
 
+/*
+ * The newest rotated file, read-only: path.1, or path.2 while a rotation
+ * that shifts .1 to .2 has not yet renamed path to .1. -1 when none.
+ */
+static int
+audit_open_previous(const char *path)
+{
+	char *p;
+	int i, fd = -1;
+
+	for (i = 1; i <= 2 && fd < 0; i++) {
+		p = xasprintf("%s.%d", path, i);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		free(p);
+	}
+	return fd;
+}
+
 /* The prev value for the next record of fd (an empty fd: path.1's tail). */
 static int
 audit_prev(struct audit *a, int fd, char prev[65], int *needs_nl)
 {
 	struct sbuf line;
 	struct stat st;
-	char *old;
 	int ofd, complete, r;
 
 	*needs_nl = 0;
@@ -202,9 +219,10 @@ audit_prev(struct audit *a, int fd, char prev[65], int *needs_nl)
 			return -1;
 		*needs_nl = !complete;
 	} else {
-		old = xasprintf("%s.1", a->path);
-		ofd = open(old, O_RDONLY | O_CLOEXEC);
-		free(old);
+		ofd = audit_open_previous(a->path);
+		/* a writer that locked it before the rename may still append */
+		if (ofd >= 0)
+			(void)flock(ofd, LOCK_SH);
 		if (ofd < 0 || fstat(ofd, &st) != 0 || st.st_size == 0) {
 			if (ofd >= 0)
 				close(ofd);

@@ -216,8 +216,9 @@ static const struct {
 	    ":4: prev hash mismatch" },
 	{ "swapped records 9 and 10", "sed -i '9{h;d};10{G}' $L",
 	    ":9: prev hash mismatch" },
-	{ "prev of record 7 changed", "sed -i '7s/\"prev\":\"./\"prev\":\"0/'"
-	    " $L && sed -i '7s/\"prev\":\"00/\"prev\":\"11/' $L",
+	{ "prev of record 7 changed", "sed -i '7s/\"prev\":\"[0-9a-f]*\"/"
+	    "\"prev\":\"" "ffffffffffffffffffffffffffffffff"
+	    "ffffffffffffffffffffffffffffffff" "\"/' $L",
 	    ":7: prev hash mismatch" },
 	{ "torn last line", "printf '{\"time\":\"x' >> $L", ":11: incomplete" },
 	{ "blank line inserted", "sed -i '3a\\\\' $L", ":4: not JSON" },
@@ -289,6 +290,59 @@ START_TEST(rotation)
 	ck_assert_int_eq(verify(F("rot.log"), &msg), 1);
 	ck_assert_ptr_nonnull(strstr(msg, "rot.log:1: prev hash mismatch"));
 	sbuf_free(&err);
+}
+END_TEST
+
+/* logrotate's order: path.N -> path.N+1 ... path.1 -> path.2, path -> .1 */
+static void
+rotate(const char *path, int *n)
+{
+	char from[600], to[600];
+	int i;
+
+	if (access(path, F_OK) != 0)
+		return;		/* nothing written since the last one */
+	for (i = *n; i >= 1; i--) {
+		snprintf(from, sizeof(from), "%s.%d", path, i);
+		snprintf(to, sizeof(to), "%s.%d", path, i + 1);
+		ck_assert_int_eq(rename(from, to), 0);
+	}
+	snprintf(to, sizeof(to), "%s.1", path);
+	ck_assert_int_eq(rename(path, to), 0);
+	(*n)++;
+}
+
+/* Two writer processes (two threads each) while the log is rotated 6 times. */
+START_TEST(rotation_under_load)
+{
+	const char *msg;
+	char f[600];
+	size_t total = 0;
+	pid_t pid[2];
+	int i, n = 0, st;
+
+	for (i = 0; i < 2; i++) {
+		if ((pid[i] = fork()) == 0)
+			_exit(threads_write(F("busy.log"), 2, 300) == 0 ? 0 : 1);
+	}
+	for (i = 0; i < 6; i++) {
+		usleep(30000);
+		rotate(F("busy.log"), &n);
+	}
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	for (i = 1; i <= n; i++) {
+		snprintf(f, sizeof(f), "%s.%d", F("busy.log"), i);
+		total += count_lines(f);
+	}
+	if (access(F("busy.log"), F_OK) == 0)
+		total += count_lines(F("busy.log"));
+	ck_assert_uint_eq(total, 1200);
+	ck_assert_msg(n >= 2, "only %d rotations happened while writing", n);
+	ck_assert_msg(verify(F("busy.log"), &msg) == 0, "%s", msg);
+	ck_assert_ptr_nonnull(strstr(msg, "1200 records"));
 }
 END_TEST
 
@@ -405,6 +459,7 @@ main(void)
 	tcase_add_loop_test(tc, tamper_table, 0,
 	    sizeof(tamper_cases) / sizeof(tamper_cases[0]));
 	tcase_add_test(tc, rotation);
+	tcase_add_test(tc, rotation_under_load);
 	tcase_add_test(tc, escaping);
 	tcase_add_loop_test(tc, parse_table, 0,
 	    sizeof(parse_cases) / sizeof(parse_cases[0]));
