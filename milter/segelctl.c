@@ -79,6 +79,20 @@ ctl_load(struct ctl *x)
 	if ((x->p = pki_load(x->c, &x->d)) == NULL)
 		goto fail;
 	x->cs = certstore_load(x->c, x->p, &x->d);
+	if (diag_count(&x->d, DIAG_ERROR) > 0) {
+		/* the daemon would refuse this store: say so, then go on */
+		struct diag errs;
+		size_t i;
+
+		diag_init(&errs);
+		for (i = 0; i < x->d.n; i++)
+			if (x->d.items[i].sev == DIAG_ERROR)
+				diag_add(&errs, DIAG_ERROR, x->d.items[i].file,
+				    x->d.items[i].line, x->d.items[i].key, "%s",
+				    x->d.items[i].msg);
+		diag_print(&errs, stderr);
+		diag_free(&errs);
+	}
 	return;
 fail:
 	diag_print(&x->d, stderr);
