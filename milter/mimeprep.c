@@ -176,10 +176,24 @@ leaf_footer(GMimePart *part, const char *footer, struct sbuf *err)
 
 /* ---- 8-bit outside the leaves' content ---- */
 
+/* A line of more than 900 octets: Postfix would break it at 998. */
+static bool
+has_long_line(const char *s)
+{
+	size_t n;
+
+	for (; *s != '\0'; s += n + (s[n] != '\0')) {
+		n = strcspn(s, "\n");
+		if (n > 900)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Raw 8-bit header values (a UTF-8 file name, an unencoded Subject in a
- * forwarded message) are set again from their decoded value, so that GMime
- * writes them with RFC 2047 / RFC 2231 encoding.
+ * forwarded message) and overlong ones are set again from their decoded
+ * value, so that GMime writes them folded, with RFC 2047 / 2231 encoding.
  */
 static void
 headers_make_7bit(GMimeObject *o)
@@ -193,7 +207,8 @@ headers_make_7bit(GMimeObject *o)
 	for (i = 0; i < g_mime_header_list_get_count(hl); i++) {
 		h = g_mime_header_list_get_header_at(hl, i);
 		raw = g_mime_header_get_raw_value(h);
-		if (raw == NULL || !mimeio_has_8bit(raw, strlen(raw)))
+		if (raw == NULL || (!mimeio_has_8bit(raw, strlen(raw)) &&
+		    !has_long_line(raw)))
 			continue;
 		value = g_strdup(g_mime_header_get_value(h));
 		g_mime_header_set_value(h, NULL, value, "utf-8");
@@ -396,11 +411,12 @@ mimeprep_entity(const char *content_headers, const struct msgbuf *body,
 	GMimeStream *in;
 	GMimeParser *parser = NULL;
 	GMimeObject *top = NULL;
+	char *foot = NULL;
 	off_t fd_off = -1;
 	int r = -1;
 
-	if (footer != NULL && *footer == '\0')
-		footer = NULL;
+	if (footer != NULL && *footer != '\0')	/* U+FFFD for bad bytes */
+		foot = g_utf8_make_valid(footer, -1);
 	if ((in = input_stream(content_headers ? content_headers : "", body,
 	    &fd_off)) == NULL) {
 		sbuf_printf(err, "cannot read the spooled body: %s",
@@ -413,7 +429,7 @@ mimeprep_entity(const char *content_headers, const struct msgbuf *body,
 		sbuf_adds(err, "cannot parse the message content as MIME");
 		goto out;
 	}
-	if (prep_object(top, footer, true, err) != 0 ||
+	if (prep_object(top, foot, true, err) != 0 ||
 	    write_entity(top, out, err) != 0)
 		goto out;
 	r = 0;
@@ -426,5 +442,6 @@ mimeprep_entity(const char *content_headers, const struct msgbuf *body,
 		g_object_unref(in);
 	if (fd_off != -1)
 		(void)lseek(msgbuf_fd(body), fd_off, SEEK_SET);
+	g_free(foot);
 	return r;
 }

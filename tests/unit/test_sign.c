@@ -199,6 +199,23 @@ static const struct sign_case cases[] = {
 	  CRLF "Content-Transfer-Encoding: 8bit" CRLF,
 	  "Harga \x80 10 \x96 \x93kutip\x94" CRLF, 1, 0, NULL, false, ALICE,
 	  NULL },
+	{ "long_header", "Content-Type: text/plain; charset=utf-8; x-note=\""
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "\"" CRLF, "body" CRLF, 1, 0, NULL, false, ALICE, NULL },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
 	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
 	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
@@ -820,6 +837,37 @@ START_TEST(errors)
 }
 END_TEST
 
+/* A key that does not belong to the certificate: OpenSSL's reason. */
+START_TEST(key_mismatch)
+{
+	struct cert_entry *alice = load_signer(ALICE), *bob = load_signer(
+	    "bob@tanjungpinangkota.go.id");
+	struct msgbuf *body = msgbuf_new(1024, NULL);
+	struct sign_req req;
+	struct sign_out out;
+	struct sbuf err;
+	EVP_PKEY *k = alice->key;
+
+	alice->key = bob->key;
+	memset(&req, 0, sizeof(req));
+	sbuf_init(&err);
+	msgbuf_append(body, "Hi" CRLF, 4);
+	req.content_headers = "";
+	req.body = body;
+	req.signer = alice;
+	ck_assert_int_eq(smime_sign(&req, &out, &err), -1);
+	ck_assert_ptr_null(out.body);
+	ck_assert_msg(err.s != NULL && strstr(err.s, "CMS") != NULL &&
+	    strstr(err.s, "private key does not match") != NULL, "err: %s",
+	    err.s ? err.s : "");
+	alice->key = k;
+	signer_free(alice);
+	signer_free(bob);
+	msgbuf_free(body);
+	sbuf_free(&err);
+}
+END_TEST
+
 static const struct {
 	const char *ct;
 	bool protected;
@@ -884,6 +932,7 @@ main(void)
 	tcase_add_test(tc, nested_signed_kept);
 	tcase_add_test(tc, no_footer);
 	tcase_add_test(tc, errors);
+	tcase_add_test(tc, key_mismatch);
 	tcase_add_loop_test(tc, protected_table, 0,
 	    sizeof(prot_cases) / sizeof(prot_cases[0]));
 	suite_add_tcase(s, tc);
