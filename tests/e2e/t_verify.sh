@@ -188,6 +188,31 @@ else
 	fail python_cryptography "signing with Python cryptography failed"
 fi
 
+# A body larger than limits.memory_body (set to 64 KiB here) is spooled to a
+# file and verified from there: 2 MB of quoted-printable text, opaque too.
+segel_conf_set memory_body 65536
+if segel_reload; then
+	{
+		printf 'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+		seq -f 'Baris %05g laporan keuangan triwulan III, Dinas Pendapatan Daerah=20' 1 30000 | sed 's/$/\r/'
+	} >"$W/big.txt"
+	big() { # NAME [cms options]
+		local n=$1
+		shift
+		hdr "$n" "$SARI"
+		openssl cms -sign -binary -in "$W/big.txt" -signer "$PKI/partner/sari.pem" \
+			-inkey "$PKI/partner/sari.key" -certfile "$PKI/chain.pem" "$@"
+	}
+	big large_spooled >"$W/m11.eml"
+	check large_spooled "$SARI" "$W/m11.eml" pass 'body\.smime-part=2'
+	big large_opaque_spooled -nodetach >"$W/m12.eml"
+	check large_opaque_spooled "$SARI" "$W/m12.eml" pass 'body\.smime-part=1'
+	big large_spooled_tampered | sed 's/Baris 29999/Baris 29998/' >"$W/m13.eml"
+	check large_spooled_tampered "$SARI" "$W/m13.eml" fail 'signature does not match content'
+else
+	fail large_spooled "reload with limits.memory_body = 65536 failed: $(tail -n 3 "$H/segel.log" | tr '\n' ' ')"
+fi
+
 # ---------------------------------------------------------------- not pass
 
 { hdr tampered "$SARI"; sign_openssl "$PKI/partner/sari.pem" "$PKI/partner/sari.key"; } |
