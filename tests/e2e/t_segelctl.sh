@@ -457,6 +457,7 @@ fi
 revocation_e2e() {
 	local msg off i
 	harness_start || { fail "revocation e2e" "harness_start failed"; return; }
+	trap 'harness_stop; cleanup' EXIT
 	msg=$H/m.eml
 	printf 'From: Alice <alice@%s>\nTo: bob@%s\nSubject: surat %s\nMessage-ID: <%s@%s>\n\nIsi surat.\n' \
 		"$DOMAIN" "$DOMAIN" 1 "rev1.$$" "$DOMAIN" >"$msg"
