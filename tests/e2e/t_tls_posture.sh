@@ -21,6 +21,8 @@ CHECK=$SEGEL_ROOT/smtp-tls/check
 SNIP=$SEGEL_ROOT/smtp-tls/postfix
 SM=$SEGEL_ROOT/smtp-tls/sendmail
 W=$(mktemp -d /tmp/segel-tlsposture.XXXXXX) || exit 1
+sys_sum() { cat /etc/postfix/main.cf /etc/postfix/master.cf 2>/dev/null | sha256sum; }
+sum_before=$(sys_sum)
 trap 'rm -rf "$W"' EXIT
 OUT=$W/out
 RC=0
@@ -326,7 +328,9 @@ expect "configured badly: every problem named, exit 1" 1 \
 	"^FIX: port 25 .*STARTTLS is not offered" \
 	"^FIX: port 587 .*mail and passwords may be sent in plaintext" \
 	"^FIX: outbound .*no smtp_tls_policy_maps" \
-	"^segel-tls-check: [0-9]+ OK, [0-9]+ WARN, [3-9] FIX$" \
+	"^FIX: port 25 .*plaintext mail to $D is accepted" \
+	"^FIX: port 25 .*milter_default_action = 'accept'" \
+	"^segel-tls-check: [0-9]+ OK, [0-9]+ WARN, 5 FIX$" \
 	"the TLS posture is incomplete"
 
 # 1e. usage and I/O errors
@@ -508,5 +512,8 @@ expect "probe a closed port: exit 2" 2 "cannot connect: Connection refused"
 
 run_check "$PF_CONF" "${HC[@]}" --probe "127.0.0.1:$PORT_IN"
 expect "configuration and probe in one run" 0 "^== Probe: 127\.0\.0\.1:$PORT_IN ==" "^== Submission: port $PORT_SUB ==" "!^FIX:"
+
+[ "$(sys_sum)" = "$sum_before" ] && pass "/etc/postfix untouched" ||
+	fail "/etc/postfix untouched" "main.cf or master.cf changed"
 
 finish
