@@ -306,7 +306,7 @@ audit_test() {
 # ================================================================ reload
 
 reload_test() {
-	local pid=$SEGEL_PID c r f
+	local pid=$SEGEL_PID c r f off
 	# 1. broken configuration: the old one stays
 	printf 'this is { not a configuration\n' >>"$H/segel.conf"
 	r=0; segel_reload || r=$?
@@ -354,8 +354,13 @@ reload_test() {
 
 	# 3. an expired CRL (nextUpdate 30 days ago)
 	segel_conf_set pki.crl_dir "\"$PKI/crl-expired\""
+	off=$(stat -c %s "$H/segel.log")
 	if segel_reload; then
-		pass "reload_expired_crl: loaded ($(grep -iE 'crl|expired|stale' "$H/segel.log" | tail -n 1 | sed 's/.*\]: //'))"
+		if tail -c +"$((off + 1))" "$H/segel.log" | grep -q 'past its nextUpdate'; then
+			pass "reload_expired_crl: loaded, with the warning: $(tail -c +"$((off + 1))" "$H/segel.log" | grep 'past its nextUpdate' | head -n 1 | sed 's/.*\]: //')"
+		else
+			fail reload_expired_crl "loaded without the 'past its nextUpdate' warning"
+		fi
 	else
 		fail reload_expired_crl "reload with crl-expired failed: $(tail -n 3 "$H/segel.log")"
 	fi
