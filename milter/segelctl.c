@@ -9,15 +9,10 @@
  * revoke) is written to the audit log with role "admin" and makes a
  * running segel-milter reload (SIGUSR1).
  */
-#include <sys/file.h>
 #include <sys/stat.h>
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +32,7 @@
 #include "pki.h"
 #include "report.h"
 #include "runtime.h"
+#include "storeadmin.h"
 #include "util.h"
 
 #define EXPIRING_DAYS	30
@@ -427,198 +423,6 @@ ctl_audit(const struct ctl *x, const char *event, const char *addr,
 	return rc;
 }
 
-/*
- * The configuration file process pid was started with (-c, else the
- * default), resolved against its working folder; NULL when unknown.
- */
-static char *
-ctl_proc_conf(const char *pid)
-{
-	char path[300], buf[8192], *conf = SEGEL_DEFAULT_CONF, *p, *r;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	for (p = buf; p < buf + n; p += strlen(p) + 1) {
-		if (strcmp(p, "-c") == 0 && p + 3 < buf + n)
-			conf = p + 3;
-		else if (strncmp(p, "-c", 2) == 0 && p[2] != '\0')
-			conf = p + 2;
-	}
-	if (conf[0] == '/')
-		return realpath(conf, NULL);
-	snprintf(path, sizeof(path), "/proc/%s/cwd/%s", pid, conf);
-	r = realpath(path, NULL);
-	return r;
-}
-
-/*
- * SIGUSR1 to each process named segel-milter that runs with this
- * configuration file (as "pkill -USR1 -x segel-milter", but daemons of
- * other configurations, e.g. test instances, are left alone; segel-milter
- * does not chdir, so a relative -c resolves against /proc/PID/cwd).
- * The daemon writes no pid file and conf has no key for one.
- * Returns how many were signalled.
- */
-static int
-ctl_signal_daemon(const struct ctl *x)
-{
-	struct dirent *de;
-	char path[300], comm[64], *mine, *theirs;
-	DIR *d;
-	FILE *fp;
-	int n = 0;
-
-	if ((d = opendir("/proc")) == NULL)
-		return 0;
-	mine = realpath(x->conf_path, NULL);
-	while (mine != NULL && (de = readdir(d)) != NULL) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		if ((fp = fopen(path, "r")) == NULL)
-			continue;
-		if (fgets(comm, sizeof(comm), fp) != NULL &&
-		    strcmp(comm, "segel-milter\n") == 0) {
-			theirs = ctl_proc_conf(de->d_name);
-			if (theirs != NULL && strcmp(mine, theirs) == 0 &&
-			    kill((pid_t)atol(de->d_name), SIGUSR1) == 0) {
-				printf("signalled segel-milter (pid %s) to "
-				    "reload\n", de->d_name);
-				n++;
-			}
-			free(theirs);
-		}
-		fclose(fp);
-	}
-	closedir(d);
-	free(mine);
-	if (n == 0)
-		printf("no running segel-milter with %s found: the change "
-		    "takes effect when it next starts or reloads\n",
-		    x->conf_path);
-	return n;
-}
-
-/*
- * Files segelctl (run as root) writes into the store belong to the owner
- * of their folder (the daemon's user), or a reload as that user could not
- * read them.
- */
-static int
-ctl_adopt(int fd, const char *path)
-{
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	struct stat ds;
-	int rc = 0;
-
-	if (slash != NULL)
-		*slash = '\0';
-	if (geteuid() == 0 && stat(slash ? dir : ".", &ds) == 0)
-		rc = fchown(fd, ds.st_uid, ds.st_gid);
-	free(dir);
-	return rc;
-}
-
-/*
- * Writes data to path atomically: a temporary file in the same folder,
- * fsync, rename, fsync of the folder. 0 or -1 (errno).
- */
-static int
-ctl_atomic_write(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char *tmp = xasprintf("%s.tmpXXXXXX", path), *dir, *slash;
-	const char *p = data;
-	ssize_t w;
-	int fd, dfd, saved;
-
-	if ((fd = mkstemp(tmp)) < 0)
-		goto fail;
-	if (fchmod(fd, mode) != 0 || ctl_adopt(fd, path) != 0)
-		goto fail_fd;
-	while (len > 0) {
-		if ((w = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail_fd;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		goto fail_fd;
-	}
-	if (rename(tmp, path) != 0)
-		goto fail_unlink;
-	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	if ((dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	free(dir);
-	free(tmp);
-	return 0;
-fail_fd:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	errno = saved;
-fail_unlink:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
-fail:
-	free(tmp);
-	return -1;
-}
-
-/* Serializes segelctl changes to one store. */
-static int
-ctl_lock_store(const struct ctl *x)
-{
-	char *p = xasprintf("%s/.segelctl.lock", x->c->cert_dir);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	free(p);
-	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-
-/* Reads a whole small file into b. 0 or -1. */
-static int
-ctl_slurp(const char *path, struct sbuf *b)
-{
-	char buf[8192];
-	size_t n;
-	FILE *fp;
-
-	if ((fp = fopen(path, "rb")) == NULL)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-		sbuf_add(b, buf, n);
-	if (ferror(fp)) {
-		fclose(fp);
-		return -1;
-	}
-	fclose(fp);
-	sbuf_add(b, "", 0);
-	return 0;
-}
-
 /* The passphrase: first line of file, or asked on the terminal. */
 static char *
 import_pass(const char *file, const char *p12)
@@ -686,80 +490,6 @@ import_address(const struct ctl *x, X509 *cert, char *why, size_t len)
 	return NULL;
 }
 
-static int
-ctl_adopt_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = ctl_adopt(fd, path);
-	close(fd);
-	return rc;
-}
-
-/* Copies the current files of addr into history/ (hard links). */
-static int
-import_keep_old(const struct ctl *x, const char *addr)
-{
-	const struct cert_entry *old;
-	char *hist, *from, *to, ts[32];
-	const char *ext[2] = { "p12", "pass" };
-	int i, rc = 0;
-
-	certstore_lookup(x->cs, addr, x->now, &old);
-	if (old == NULL)
-		return 0;
-	hist = xasprintf("%s/history", x->c->cert_dir);
-	if (mkdir(hist, 0700) != 0 && errno != EEXIST)
-		rc = -1;
-	else
-		rc = ctl_adopt_path(hist);
-	ctl_date(x->now, ts, sizeof(ts), F_STAMP);
-	for (i = 0; rc == 0 && i < 2; i++) {
-		from = xasprintf("%s/%s.%s", x->c->cert_dir, addr, ext[i]);
-		to = xasprintf("%s/%s-%s-%s.%s", hist, addr, old->serial_hex ?
-		    old->serial_hex : "unreadable", ts, ext[i]);
-		if (link(from, to) != 0 && errno != ENOENT && errno != EEXIST)
-			rc = -1;
-		else if (i == 0)
-			printf("kept the previous certificate as %s\n", to);
-		free(from);
-		free(to);
-	}
-	free(hist);
-	return rc;
-}
-
-/* Stores p12 bytes and pass under addr; 0 or -1 (message printed). */
-static int
-import_store(const struct ctl *x, const char *addr, const struct sbuf *p12,
-    const char *pass)
-{
-	char *pp = xasprintf("%s/%s.pass", x->c->cert_dir, addr);
-	char *pf = xasprintf("%s/%s.p12", x->c->cert_dir, addr);
-	char *line = xasprintf("%s\n", pass);
-	int rc = -1;
-
-	if (import_keep_old(x, addr) != 0) {
-		fprintf(stderr, "segelctl: cannot keep the old certificate in "
-		    "%s/history: %s\n", x->c->cert_dir, strerror(errno));
-		goto out;
-	}
-	if (ctl_atomic_write(pp, line, strlen(line), 0600) != 0 ||
-	    ctl_atomic_write(pf, p12->s, p12->len, 0600) != 0) {
-		fprintf(stderr, "segelctl: cannot write %s: %s\n", pf,
-		    strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	secret_free(line, 0);
-	free(pp);
-	free(pf);
-	return rc;
-}
-
 struct import_args {
 	const char *file, *pass_file, *address;
 };
@@ -798,6 +528,71 @@ import_judge(const struct ctl *x, struct cert_entry *e, STACK_OF(X509) *ca)
 	return NULL;
 }
 
+/* Tells a running daemon of this configuration to reload. */
+static void
+ctl_reload(const struct ctl *x)
+{
+	struct sbuf msg;
+
+	sbuf_init(&msg);
+	storeadmin_signal_daemon(x->conf_path, &msg);
+	fputs(msg.s ? msg.s : "", stdout);
+	sbuf_free(&msg);
+}
+
+/* Stores a judged certificate, records it, makes the daemon reload. */
+static int
+import_commit(const struct ctl *x, const struct cert_entry *e,
+    const struct sbuf *p12, const char *pass, const char *file)
+{
+	const struct cert_entry *old;
+	struct sbuf err;
+	char *kept = NULL, until[32];
+	int lock, rc = 1;
+
+	sbuf_init(&err);
+	certstore_lookup(x->cs, e->address, x->now, &old);
+	if ((lock = storeadmin_lock(x->c->cert_dir)) < 0)
+		sbuf_printf(&err, "cannot lock %s: %s", x->c->cert_dir,
+		    strerror(errno));
+	else if (storeadmin_install(x->c->cert_dir, e->address, old ?
+	    old->serial_hex : NULL, x->now, p12, pass, &kept, &err) == 0)
+		rc = 0;
+	if (lock >= 0)
+		close(lock);
+	if (rc != 0) {
+		fprintf(stderr, "segelctl: %s\n", err.s);
+		sbuf_free(&err);
+		return 1;
+	}
+	if (kept != NULL)
+		printf("kept the previous certificate as %s\n", kept);
+	ctl_date(e->not_after, until, sizeof(until), F_DAY);
+	printf("imported %s for %s (serial %s, valid until %s)\n", file,
+	    e->address, e->serial_hex, until);
+	rc = ctl_audit(x, "import", e->address, e->serial_hex, "imported",
+	    file, e->unit) == 0 ? 0 : 1;
+	ctl_reload(x);
+	free(kept);
+	sbuf_free(&err);
+	return rc;
+}
+
+static void
+import_entry_free(struct cert_entry *e)
+{
+	X509_free(e->cert);
+	EVP_PKEY_free(e->key);
+	sk_X509_pop_free(e->chain, X509_free);
+	free(e->address);
+	free(e->file);
+	free(e->problem);
+	free(e->serial_hex);
+	free(e->issuer);
+	free(e->subject_cn);
+	free(e->unit);
+}
+
 static int
 cmd_import(struct ctl *x, int argc, char **argv)
 {
@@ -807,13 +602,13 @@ cmd_import(struct ctl *x, int argc, char **argv)
 	struct sbuf p12;
 	char *pass = NULL, why[256];
 	const char *bad = NULL;
-	int rc = 1, lock = -1;
+	int rc = 1;
 
 	import_parse(argc, argv, &a);
 	memset(&e, 0, sizeof(e));
 	sbuf_init(&p12);
 	ctl_load(x);
-	if (ctl_slurp(a.file, &p12) != 0) {
+	if (storeadmin_slurp(a.file, &p12) != 0) {
 		fprintf(stderr, "segelctl: %s: %s\n", a.file, strerror(errno));
 		goto out;
 	}
@@ -822,90 +617,27 @@ cmd_import(struct ctl *x, int argc, char **argv)
 	if (certstore_decode(a.file, pass, &e.cert, &e.key, &ca, why,
 	    sizeof(why)) != 0) {
 		bad = why;
-		goto refuse;
+		goto out;
 	}
 	e.address = a.address ? addr_normalize(a.address) :
 	    import_address(x, e.cert, why, sizeof(why));
 	if (e.address == NULL) {
 		bad = a.address ? "--address is not a mail address" : why;
-		goto refuse;
+		goto out;
 	}
 	e.file = xstrdup(a.file);
-	if ((bad = import_judge(x, &e, ca)) != NULL)
-		goto refuse;
-	if ((lock = ctl_lock_store(x)) < 0 ||
-	    import_store(x, e.address, &p12, pass) != 0)
-		goto out;
-	ctl_date(e.not_after, why, sizeof(why), F_DAY);
-	printf("imported %s for %s (serial %s, valid until %s)\n", a.file,
-	    e.address, e.serial_hex, why);
-	rc = ctl_audit(x, "import", e.address, e.serial_hex, "imported",
-	    a.file, e.unit) == 0 ? 0 : 1;
-	ctl_signal_daemon(x);
-	goto out;
-refuse:
-	fprintf(stderr, "segelctl: import refused: %s: %s\n", a.file, bad);
+	if ((bad = import_judge(x, &e, ca)) == NULL)
+		rc = import_commit(x, &e, &p12, pass, a.file);
 out:
-	if (lock >= 0)
-		close(lock);
-	if (pass != NULL)
-		secret_free(pass, 0);
+	if (bad != NULL)
+		fprintf(stderr, "segelctl: import refused: %s: %s\n", a.file,
+		    bad);
+	secret_free(pass, 0);
 	if (p12.s != NULL)
 		OPENSSL_cleanse(p12.s, p12.len);
 	sbuf_free(&p12);
 	sk_X509_pop_free(ca, X509_free);
-	X509_free(e.cert);
-	EVP_PKEY_free(e.key);
-	sk_X509_pop_free(e.chain, X509_free);
-	free(e.address);
-	free(e.file);
-	free(e.problem);
-	free(e.serial_hex);
-	free(e.issuer);
-	free(e.subject_cn);
-	free(e.unit);
-	return rc;
-}
-
-/* Text safe for one revoked.list field: no tabs or line ends. */
-static char *
-revoke_field(const char *s)
-{
-	char *t = xstrdup(s), *p;
-
-	for (p = t; *p != '\0'; p++)
-		if (*p == '\t' || *p == '\n' || *p == '\r')
-			*p = ' ';
-	return t;
-}
-
-/* Appends the record to cert_dir/revoked.list atomically. */
-static int
-revoke_append(const struct ctl *x, const struct cert_entry *e,
-    const char *reason)
-{
-	char *path = xasprintf("%s/revoked.list", x->c->cert_dir);
-	char *r = revoke_field(reason), ts[32];
-	struct sbuf b;
-	int rc;
-
-	sbuf_init(&b);
-	if (ctl_slurp(path, &b) != 0 && errno != ENOENT) {
-		rc = -1;
-		goto out;
-	}
-	if (b.len > 0 && b.s[b.len - 1] != '\n')
-		sbuf_adds(&b, "\n");
-	ctl_date(x->now, ts, sizeof(ts), F_ISO);
-	sbuf_printf(&b, "%s\t%s\t%s\t%s\t%s\n", e->serial_hex, e->issuer,
-	    e->address, ts, r);
-	rc = ctl_atomic_write(path, b.s, b.len, 0644);
-out:
-	if (rc != 0)
-		fprintf(stderr, "segelctl: %s: %s\n", path, strerror(errno));
-	sbuf_free(&b);
-	free(path);
-	free(r);
+	import_entry_free(&e);
 	return rc;
 }
 
@@ -914,6 +646,7 @@ cmd_revoke(struct ctl *x, int argc, char **argv)
 {
 	const struct cert_entry *e;
 	const char *reason = NULL;
+	struct sbuf err;
 	int lock, rc = 1;
 
 	if (argc == 4 && strcmp(argv[2], "--reason") == 0)
@@ -928,22 +661,27 @@ cmd_revoke(struct ctl *x, int argc, char **argv)
 		    "be read, so its serial is unknown");
 		return 1;
 	}
-	if ((lock = ctl_lock_store(x)) < 0) {
+	if ((lock = storeadmin_lock(x->c->cert_dir)) < 0) {
 		fprintf(stderr, "segelctl: cannot lock %s\n", x->c->cert_dir);
 		return 1;
 	}
+	sbuf_init(&err);
 	if (certstore_locally_revoked(x->c->cert_dir, e->cert)) {
 		printf("%s (serial %s) is already revoked\n", e->address,
 		    e->serial_hex);
 		rc = 0;
-	} else if (revoke_append(x, e, reason) == 0) {
+	} else if (storeadmin_revoke(x->c->cert_dir, e, reason, x->now,
+	    &err) == 0) {
 		printf("revoked %s (serial %s, issuer %s): %s\n", e->address,
 		    e->serial_hex, e->issuer, reason);
 		rc = ctl_audit(x, "revoke", e->address, e->serial_hex,
 		    "revoked", reason, e->unit) == 0 ? 0 : 1;
-		ctl_signal_daemon(x);
+		ctl_reload(x);
+	} else {
+		fprintf(stderr, "segelctl: %s\n", err.s);
 	}
 	close(lock);
+	sbuf_free(&err);
 	return rc;
 }
 

@@ -1,0 +1,317 @@
+/*
+ * storeadmin.c - the changes segelctl makes to the certificate store (see
+ * storeadmin.h): atomic replacement, install with history, the local
+ * revocation list, and the reload signal to a running segel-milter.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "storeadmin.h"
+
+/*
+ * The configuration file process pid was started with (-c, else the
+ * default), resolved against its working folder; NULL when unknown.
+ */
+static char *
+sa_proc_conf(const char *pid)
+{
+	char path[300], buf[8192], *conf = SEGEL_DEFAULT_CONF, *p, *r;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	for (p = buf; p < buf + n; p += strlen(p) + 1) {
+		if (strcmp(p, "-c") == 0 && p + 3 < buf + n)
+			conf = p + 3;
+		else if (strncmp(p, "-c", 2) == 0 && p[2] != '\0')
+			conf = p + 2;
+	}
+	if (conf[0] == '/')
+		return realpath(conf, NULL);
+	snprintf(path, sizeof(path), "/proc/%s/cwd/%s", pid, conf);
+	r = realpath(path, NULL);
+	return r;
+}
+
+int
+storeadmin_signal_daemon(const char *conf_path, struct sbuf *msg)
+{
+	struct dirent *de;
+	char path[300], comm[64], *mine, *theirs;
+	DIR *d;
+	FILE *fp;
+	int n = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	mine = realpath(conf_path, NULL);
+	while (mine != NULL && (de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), fp) != NULL &&
+		    strcmp(comm, "segel-milter\n") == 0) {
+			theirs = sa_proc_conf(de->d_name);
+			if (theirs != NULL && strcmp(mine, theirs) == 0 &&
+			    kill((pid_t)atol(de->d_name), SIGUSR1) == 0) {
+				sbuf_printf(msg, "signalled segel-milter (pid "
+				    "%s) to reload\n", de->d_name);
+				n++;
+			}
+			free(theirs);
+		}
+		fclose(fp);
+	}
+	closedir(d);
+	free(mine);
+	if (n == 0)
+		sbuf_printf(msg, "no running segel-milter with %s found: the "
+		    "change takes effect when it next starts or reloads\n",
+		    conf_path);
+	return n;
+}
+
+/* A file written as root goes to the owner of its folder. */
+static int
+sa_adopt(int fd, const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat ds;
+	int rc = 0;
+
+	if (slash != NULL)
+		*slash = '\0';
+	if (geteuid() == 0 && stat(slash ? dir : ".", &ds) == 0)
+		rc = fchown(fd, ds.st_uid, ds.st_gid);
+	free(dir);
+	return rc;
+}
+
+int
+storeadmin_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode)
+{
+	char *tmp = xasprintf("%s.tmpXXXXXX", path), *dir, *slash;
+	const char *p = data;
+	ssize_t w;
+	int fd, dfd, saved;
+
+	if ((fd = mkstemp(tmp)) < 0)
+		goto fail;
+	if (fchmod(fd, mode) != 0 || sa_adopt(fd, path) != 0)
+		goto fail_fd;
+	while (len > 0) {
+		if ((w = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail_fd;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		goto fail_fd;
+	}
+	if (rename(tmp, path) != 0)
+		goto fail_unlink;
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if ((dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	free(tmp);
+	return 0;
+fail_fd:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+fail_unlink:
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+fail:
+	free(tmp);
+	return -1;
+}
+
+int
+storeadmin_lock(const char *cert_dir)
+{
+	char *p = xasprintf("%s/.segelctl.lock", cert_dir);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	free(p);
+	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+
+
+int
+storeadmin_slurp(const char *path, struct sbuf *b)
+{
+	char buf[8192];
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		sbuf_add(b, buf, n);
+	if (ferror(fp)) {
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	sbuf_add(b, "", 0);
+	return 0;
+}
+
+
+static int
+sa_adopt_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = sa_adopt(fd, path);
+	close(fd);
+	return rc;
+}
+
+/* Links the current pair of addr into history/; *kept names the .p12. */
+static int
+sa_keep_old(const char *cert_dir, const char *addr, const char *serial,
+    time_t now, char **kept)
+{
+	const char *ext[2] = { "p12", "pass" };
+	char *hist, *from, *to, ts[32];
+	struct tm tm;
+	int i, rc;
+
+	hist = xasprintf("%s/history", cert_dir);
+	if (mkdir(hist, 0700) != 0 && errno != EEXIST)
+		rc = -1;
+	else
+		rc = sa_adopt_path(hist);
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	for (i = 0; rc == 0 && i < 2; i++) {
+		from = xasprintf("%s/%s.%s", cert_dir, addr, ext[i]);
+		to = xasprintf("%s/%s-%s-%s.%s", hist, addr, serial ? serial :
+		    "unreadable", ts, ext[i]);
+		if (link(from, to) != 0 && errno != ENOENT && errno != EEXIST)
+			rc = -1;
+		else if (i == 0)
+			*kept = xstrdup(to);
+		free(from);
+		free(to);
+	}
+	free(hist);
+	return rc;
+}
+
+int
+storeadmin_install(const char *cert_dir, const char *addr,
+    const char *old_serial, time_t now, const struct sbuf *p12,
+    const char *pass, char **kept, struct sbuf *err)
+{
+	char *pp = xasprintf("%s/%s.pass", cert_dir, addr);
+	char *pf = xasprintf("%s/%s.p12", cert_dir, addr);
+	char *line = xasprintf("%s\n", pass);
+	struct stat st;
+	int rc = -1;
+
+	*kept = NULL;
+	if (stat(pf, &st) == 0 &&
+	    sa_keep_old(cert_dir, addr, old_serial, now, kept) != 0) {
+		sbuf_printf(err, "cannot keep the old certificate in "
+		    "%s/history: %s", cert_dir, strerror(errno));
+		goto out;
+	}
+	if (storeadmin_write_atomic(pp, line, strlen(line), 0600) != 0 ||
+	    storeadmin_write_atomic(pf, p12->s, p12->len, 0600) != 0) {
+		sbuf_printf(err, "cannot write %s: %s", pf, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	secret_free(line, 0);
+	free(pp);
+	free(pf);
+	return rc;
+}
+
+/* Text safe for one revoked.list field: no tabs or line ends. */
+static char *
+sa_field(const char *s)
+{
+	char *t = xstrdup(s), *p;
+
+	for (p = t; *p != '\0'; p++)
+		if (*p == '\t' || *p == '\n' || *p == '\r')
+			*p = ' ';
+	return t;
+}
+
+int
+storeadmin_revoke(const char *cert_dir, const struct cert_entry *e,
+    const char *reason, time_t now, struct sbuf *err)
+{
+	char *path = xasprintf("%s/revoked.list", cert_dir);
+	char *r = sa_field(reason), ts[32];
+	struct sbuf b;
+	struct tm tm;
+	int rc;
+
+	sbuf_init(&b);
+	if (storeadmin_slurp(path, &b) != 0 && errno != ENOENT) {
+		rc = -1;
+		goto out;
+	}
+	if (b.len > 0 && b.s[b.len - 1] != '\n')
+		sbuf_adds(&b, "\n");
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	sbuf_printf(&b, "%s\t%s\t%s\t%s\t%s\n", e->serial_hex, e->issuer,
+	    e->address, ts, r);
+	rc = storeadmin_write_atomic(path, b.s, b.len, 0644);
+out:
+	if (rc != 0)
+		sbuf_printf(err, "%s: %s", path, strerror(errno));
+	sbuf_free(&b);
+	free(path);
+	free(r);
+	return rc;
+}
+
