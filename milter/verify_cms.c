@@ -356,6 +356,25 @@ cms_failure(struct verify_result *res)
 	verify_cms_result(res, r, why != NULL ? why : "signature cannot be processed");
 }
 
+/* Who the first signer claims to be, for a signature that failed. */
+static void
+claimed_signer(CMS_ContentInfo *cms, const char *from,
+    struct verify_result *res)
+{
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	X509 *x = NULL;
+
+	if (CMS_set1_signers_certs(cms, NULL, 0) >= 0 &&
+	    sk_CMS_SignerInfo_num(sis) > 0)
+		CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(sis, 0), NULL, &x,
+		    NULL, NULL);
+	ERR_clear_error();
+	if (x == NULL)
+		return;
+	cert_info(x, res);
+	(void)addr_matches(x, from, res);
+}
+
 static void
 check_signers(const struct pki *pki, CMS_ContentInfo *cms,
     STACK_OF(X509) *certs, STACK_OF(X509_CRL) *crls, const char *from,
@@ -416,6 +435,8 @@ verify_cms_check(const struct pki *pki, CMS_ContentInfo *cms, BIO *content,
 	if (CMS_verify(cms, NULL, NULL, content, out,
 	    CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
 		cms_failure(res);
+		if (res->result == AR_FAIL)
+			claimed_signer(cms, from, res);
 		goto out;
 	}
 	check_signers(pki, cms, certs, crls, from, now, res);

@@ -6,7 +6,9 @@
 # carrying the RFC 7281 result; forged results that name our authserv-id
 # (plain, several, odd case, folded, quoted, comment first) are removed while
 # a foreign one stays; the delivered body is byte-identical to what was sent
-# and a delivered multipart/signed still verifies with openssl.
+# and a delivered multipart/signed still verifies with openssl. When Debian's
+# python3-authres is installed, that independent parser must read our field
+# with the same result.
 . "$(dirname "$0")/lib.sh"
 
 harness_start || { fail harness_start "see above"; finish; }
@@ -96,6 +98,21 @@ for f in re.split(r'\n(?![ \t])', head):
 EOF
 }
 
+# An independent RFC 8601/7281 parser (Debian's python3-authres) reads the
+# field: prints "RESULT IDENTIFIER PART", or fails.
+ar_parse() {
+	"$H_PY" - "$1" <<'EOF'
+import sys, authres
+a = authres.all_features().parse('Authentication-Results: ' + sys.argv[1])
+r = [x for x in a.results if x.method == 'smime']
+if len(r) != 1:
+    sys.exit('no single smime result')
+p = {x.name: x.value for x in r[0].properties}
+print(r[0].result, p.get('smime-identifier', '-'), p.get('smime-part', '-'))
+EOF
+}
+HAVE_AUTHRES=$("$H_PY" -c 'import authres' 2>/dev/null && echo yes || true)
+
 # Body (after the first empty line) of both files, in CRLF form, identical?
 same_body() {
 	"$H_PY" - "$1" "$2" <<'EOF'
@@ -153,7 +170,16 @@ check() {
 		fail "$name" "delivered body differs from the sent one"
 		return
 	fi
-	pass "$name: smime=$want"
+	if [ -n "$HAVE_AUTHRES" ]; then
+		local parsed
+		if ! parsed=$(ar_parse "$ar" 2>&1) || [ "${parsed%% *}" != "$want" ]; then
+			fail "$name" "python3-authres reads the field as: $parsed"
+			return
+		fi
+		pass "$name: smime=$want (python3-authres reads: $parsed)"
+	else
+		pass "$name: smime=$want"
+	fi
 }
 
 # ---------------------------------------------------------------- pass
@@ -217,7 +243,8 @@ fi
 
 { hdr tampered "$SARI"; sign_openssl "$PKI/partner/sari.pem" "$PKI/partner/sari.key"; } |
 	sed 's/hari Senin/hari Selasa/' >"$W/m5.eml"
-check tampered "$SARI" "$W/m5.eml" fail 'signature does not match content'
+check tampered "$SARI" "$W/m5.eml" fail 'signature does not match content' \
+	"body\.smime-identifier=$SARI"
 
 { hdr outside_ca outsider@example.org; sign_openssl "$PKI/outside/signer.pem" "$PKI/outside/signer.key"; } >"$W/m6.eml"
 check outside_ca outsider@example.org "$W/m6.eml" fail 'certificate not issued by a trusted CA'

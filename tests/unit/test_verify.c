@@ -228,7 +228,7 @@ static const struct vcase cases[] = {
 	{ "From compared case-insensitively", "msg $A staff $A",
 	  "ALICE@TanjungPinangKota.GO.ID", AR_PASS, "2", ALICE, NULL },
 	{ "tampered content", "msg $A staff $A; sed -i 's/resmi/palsu/' m.eml",
-	  ALICE, AR_FAIL, "2", NULL, "signature does not match content" },
+	  ALICE, AR_FAIL, "2", ALICE, "signature does not match content" },
 	{ "trailing whitespace added", "msg $A staff $A; sed -i 's/resmi\\.\\r$/resmi. \\r/' m.eml; grep -q 'resmi. ' m.eml",
 	  ALICE, AR_FAIL, "2", NULL, "signature does not match content" },
 	{ "outside CA", "msg outsider@example.org sign $P/outside/signer.pem $P/outside/signer.key",
