@@ -2,6 +2,7 @@
  * test_authres.c - Authentication-Results writer and authserv-id parser.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "util.h"
 
 #define ID "mail.tanjungpinangkota.go.id"
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 struct fmt_case {
 	const char *name;
@@ -217,7 +219,62 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
-#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+/*
+ * An independent parser, Debian's python3-authres, reads every field we
+ * write (unfolded) with the same result and identifier; skipped when it is
+ * not installed.
+ */
+START_TEST(test_independent_parser)
+{
+	static const char py[] =
+	    "import sys, authres\n"
+	    "for line in sys.stdin:\n"
+	    "    want, ident, value = line.rstrip('\\n').split('|', 2)\n"
+	    "    a = authres.all_features().parse('Authentication-Results: ' + value)\n"
+	    "    r = [x for x in a.results if x.method == 'smime']\n"
+	    "    got = r[0].result if r else 'skip'\n"
+	    "    p = {x.name: x.value for x in r[0].properties} if r else {}\n"
+	    "    gi = p.get('smime-identifier', '-')\n"
+	    "    if got != want or (ident != '-' and gi != ident):\n"
+	    "        sys.exit('%s: got %s %s' % (value, got, gi))\n";
+	char tmpl[] = "/tmp/segel-test-authres.XXXXXX", *cmd, *v, *q;
+	FILE *f;
+	int i, rc;
+
+	if (system("/usr/bin/python3 -c 'import authres' 2>/dev/null") != 0) {
+		printf("SKIP: authres independent parser: python3-authres not installed\n");
+		return;
+	}
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	cmd = xasprintf("%s/p.py", tmpl);
+	f = fopen(cmd, "w");
+	fputs(py, f);
+	fclose(f);
+	free(cmd);
+	cmd = xasprintf("/usr/bin/python3 %s/p.py", tmpl);
+	f = popen(cmd, "w");
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < NELEM(fmt_cases); i++) {
+		v = authres_format(ID, &fmt_cases[i].r);
+		for (q = v; *q != '\0'; q++)	/* unfold */
+			if (*q == '\n')
+				*q = ' ';
+		fprintf(f, "%s|%s|%s\n", fmt_cases[i].r.result == AR_SKIP ?
+		    "skip" : ar_result_name(fmt_cases[i].r.result),
+		    fmt_cases[i].r.identifier != NULL &&
+		    strchr(fmt_cases[i].r.identifier, '"') == NULL &&
+		    strchr(fmt_cases[i].r.identifier, ' ') == NULL ?
+		    fmt_cases[i].r.identifier : "-", v);
+		free(v);
+	}
+	rc = pclose(f);
+	free(cmd);
+	cmd = xasprintf("rm -rf %s", tmpl);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	ck_assert_msg(rc == 0, "python3-authres disagrees (see stderr)");
+}
+END_TEST
 
 static Suite *
 authres_suite(void)
@@ -232,6 +289,7 @@ authres_suite(void)
 	tcase_add_loop_test(tc, test_parse, 0, NELEM(parse_cases));
 	tcase_add_test(tc, test_parse_null_and_long);
 	tcase_add_loop_test(tc, test_roundtrip, 0, NELEM(fmt_cases));
+	tcase_add_test(tc, test_independent_parser);
 	suite_add_tcase(s, tc);
 	return s;
 }
