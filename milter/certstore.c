@@ -519,26 +519,30 @@ certstore_load(const struct conf *c, const struct pki *p, struct diag *d)
 void
 certstore_free(struct certstore *cs)
 {
-	struct cert_entry *e;
 	size_t i;
 
 	if (cs == NULL)
 		return;
-	for (i = 0; i < cs->n; i++) {
-		e = &cs->e[i];
-		free(e->address);
-		free(e->file);
-		X509_free(e->cert);
-		EVP_PKEY_free(e->key);
-		sk_X509_pop_free(e->chain, X509_free);
-		free(e->problem);
-		free(e->serial_hex);
-		free(e->issuer);
-		free(e->subject_cn);
-		free(e->unit);
-	}
+	for (i = 0; i < cs->n; i++)
+		certstore_entry_clear(&cs->e[i]);
 	free(cs->e);
 	free(cs);
+}
+
+void
+certstore_entry_clear(struct cert_entry *e)
+{
+	free(e->address);
+	free(e->file);
+	X509_free(e->cert);
+	EVP_PKEY_free(e->key);
+	sk_X509_pop_free(e->chain, X509_free);
+	free(e->problem);
+	free(e->serial_hex);
+	free(e->issuer);
+	free(e->subject_cn);
+	free(e->unit);
+	memset(e, 0, sizeof(*e));
 }
 
 enum cert_status

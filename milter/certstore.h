@@ -92,6 +92,8 @@ int certstore_decode(const char *p12path, const char *pass, X509 **cert,
     EVP_PKEY **key, STACK_OF(X509) **ca, char *why, size_t whylen);
 void certstore_validate(struct cert_entry *e, STACK_OF(X509) *ca,
     const struct conf *c, const struct pki *p);
+/* Frees what e owns and zeroes it (e itself is the caller's). */
+void certstore_entry_clear(struct cert_entry *e);
 /* True when x names addr (SAN rfc822Name or subject emailAddress; any case). */
 bool certstore_names_address(X509 *x, const char *addr);
 /* Upper-case hex serial; RFC 2253 name. Caller frees. */

@@ -578,21 +578,6 @@ import_commit(const struct ctl *x, const struct cert_entry *e,
 	return rc;
 }
 
-static void
-import_entry_free(struct cert_entry *e)
-{
-	X509_free(e->cert);
-	EVP_PKEY_free(e->key);
-	sk_X509_pop_free(e->chain, X509_free);
-	free(e->address);
-	free(e->file);
-	free(e->problem);
-	free(e->serial_hex);
-	free(e->issuer);
-	free(e->subject_cn);
-	free(e->unit);
-}
-
 static int
 cmd_import(struct ctl *x, int argc, char **argv)
 {
@@ -637,7 +622,7 @@ out:
 		OPENSSL_cleanse(p12.s, p12.len);
 	sbuf_free(&p12);
 	sk_X509_pop_free(ca, X509_free);
-	import_entry_free(&e);
+	certstore_entry_clear(&e);
 	return rc;
 }
 
