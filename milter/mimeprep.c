@@ -76,26 +76,27 @@ base64_is_clean(GMimeStream *raw)
 	char buf[8192];
 	ssize_t n, i;
 	size_t col = 0;
-	bool ok = true;
+	bool ok = true, cr;
+	unsigned char prev = 0;
 
 	g_mime_stream_reset(raw);
 	while (ok && (n = g_mime_stream_read(raw, buf, sizeof(buf))) > 0) {
 		for (i = 0; i < n && ok; i++) {
 			unsigned char c = (unsigned char)buf[i];
 
-			if (c == '\n')
+			cr = prev == '\r';
+			prev = c;
+			if (cr && c != '\n')
+				ok = false;	/* a CR not before LF */
+			else if (c == '\n')
 				col = 0;
-			else if (c == '\r')
-				continue;
-			else if (g_ascii_isalnum(c) || c == '+' || c == '/' ||
-			    c == '=')
-				ok = ++col <= 76;
-			else
-				ok = false;
+			else if (c != '\r')
+				ok = (g_ascii_isalnum(c) || c == '+' ||
+				    c == '/' || c == '=') && ++col <= 76;
 		}
 	}
 	g_mime_stream_reset(raw);
-	return ok;
+	return ok && prev != '\r';
 }
 
 /* ---- re-encoding of leaves ---- */
@@ -176,24 +177,30 @@ leaf_footer(GMimePart *part, const char *footer, struct sbuf *err)
 
 /* ---- 8-bit outside the leaves' content ---- */
 
-/* A line of more than 900 octets: Postfix would break it at 998. */
+/*
+ * True for text a transport would change: 8-bit, a CR not before LF, or a
+ * line of more than 900 octets (Postfix breaks lines at 998).
+ */
 static bool
-has_long_line(const char *s)
+text_needs_fixing(const char *s)
 {
-	size_t n;
+	size_t col = 0;
 
-	for (; *s != '\0'; s += n + (s[n] != '\0')) {
-		n = strcspn(s, "\n");
-		if (n > 900)
+	for (; *s != '\0'; s++) {
+		if ((*s & 0x80) || (*s == '\r' && s[1] != '\n'))
+			return true;
+		col = *s == '\n' ? 0 : col + 1;
+		if (col > 900)
 			return true;
 	}
 	return false;
 }
 
 /*
- * Raw 8-bit header values (a UTF-8 file name, an unencoded Subject in a
- * forwarded message) and overlong ones are set again from their decoded
- * value, so that GMime writes them folded, with RFC 2047 / 2231 encoding.
+ * Raw header values a transport would change (a UTF-8 file name, an
+ * unencoded Subject in a forwarded message, a stray CR, an overlong line)
+ * are set again from their decoded value, so that GMime writes them folded,
+ * with RFC 2047 / RFC 2231 encoding.
  */
 static void
 headers_make_7bit(GMimeObject *o)
@@ -201,34 +208,55 @@ headers_make_7bit(GMimeObject *o)
 	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
 	GMimeHeader *h;
 	const char *raw;
-	char *value;
+	char *value, *p;
 	int i;
 
 	for (i = 0; i < g_mime_header_list_get_count(hl); i++) {
 		h = g_mime_header_list_get_header_at(hl, i);
 		raw = g_mime_header_get_raw_value(h);
-		if (raw == NULL || (!mimeio_has_8bit(raw, strlen(raw)) &&
-		    !has_long_line(raw)))
+		if (raw == NULL || !text_needs_fixing(raw))
 			continue;
 		value = g_strdup(g_mime_header_get_value(h));
-		g_mime_header_set_value(h, NULL, value, "utf-8");
+		for (p = value; p != NULL && *p != '\0'; p++)
+			if (*p == '\r' || *p == '\n')
+				*p = ' ';
+		g_mime_header_set_value(h, NULL, value ? value : "", "utf-8");
+		raw = g_mime_header_get_raw_value(h);
+		if (raw != NULL && text_needs_fixing(raw)) {
+			/* 8-bit where no encoding is allowed (a media type) */
+			g_free(value);
+			value = g_str_to_ascii(g_mime_header_get_value(h), "C");
+			g_mime_header_set_value(h, NULL, value, NULL);
+		}
 		g_free(value);
 	}
 }
 
-/* Nobody reads a preamble or epilogue; 8-bit there becomes '?'. */
+/* Nobody reads a preamble or epilogue: 8-bit there becomes '?', a stray
+ * CR a space, and overlong lines are broken. */
 static char *
 text_make_7bit(const char *s)
 {
-	char *c, *p;
+	GString *c;
+	size_t col = 0;
 
-	if (s == NULL || !mimeio_has_8bit(s, strlen(s)))
+	if (s == NULL || !text_needs_fixing(s))
 		return NULL;
-	c = g_strdup(s);
-	for (p = c; *p != '\0'; p++)
-		if (*p & 0x80)
-			*p = '?';
-	return c;
+	c = g_string_sized_new(strlen(s));
+	for (; *s != '\0'; s++) {
+		if (col >= 900 && *s != '\n' && *s != '\r') {
+			g_string_append(c, "\r\n");
+			col = 0;
+		}
+		if (*s & 0x80)
+			g_string_append_c(c, '?');
+		else if (*s == '\r' && s[1] != '\n')
+			g_string_append_c(c, ' ');
+		else
+			g_string_append_c(c, *s);
+		col = *s == '\n' ? 0 : col + 1;
+	}
+	return g_string_free(c, FALSE);
 }
 
 static void

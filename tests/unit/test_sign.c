@@ -216,6 +216,19 @@ static const struct sign_case cases[] = {
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "\"" CRLF, "body" CRLF, 1, 0, NULL, false, ALICE, NULL },
+	/* found by fuzz_mime (FUZZ_STRICT=1): */
+	{ "header_bare_cr", "Content-Type: text/html; charset=utf-8" CRLF
+	  "Content-Trans-ferEncoding: 8bit\r2" CRLF, "<html><body>Halo "
+	  "\xc3\xa9</body></html>" CRLF, 1, 1, NULL, false, ALICE, NULL },
+	{ "8bit_media_type", "Content-Type: multipart/al\xb0" "ernative; "
+	  "boundary=\"A\"" CRLF, "--A" CRLF "Content-Type: text/plain; "
+	  "charset=utf-7" CRLF "Content-Transfer-Encoding: 8bit" CRLF CRLF
+	  "Halo \xc3\xa9" CRLF "--A--" CRLF, 1, 0, NULL, false, ALICE, NULL },
+	{ "base64_bare_cr", "Content-Type: multipart/mixed; boundary=\"C\""
+	  CRLF, "--C" CRLF "Content-Type: text/plain" CRLF CRLF "lihat" CRLF
+	  "--C" CRLF "Content-Type: application/octet-stream; name=\"cr.bin\""
+	  CRLF "Content-Transfer-Encoding: base64" CRLF CRLF "QUJD\rREVG" CRLF
+	  "--C--" CRLF, 1, 0, "cr.bin", false, ALICE, "ABCDEF" },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
 	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
 	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
