@@ -500,6 +500,14 @@ sleep 2
 run_check --probe "127.0.0.1:$PORT_IN" --cafile "$H/tls/server.pem"
 expect "probe a TLS 1.2-only server: reports TLSv1.2" 0 "^OK: 127\.0\.0\.1:$PORT_IN: STARTTLS: protocol TLSv1\.2, cipher [A-Z0-9-]+"
 
+postconf -c "$PF_CONF" -e "smtpd_tls_protocols = TLSv1, TLSv1.1" && postfix -c "$PF_CONF" reload >/dev/null 2>&1
+sleep 2
+run_check --probe "127.0.0.1:$PORT_IN" --cafile "$H/tls/server.pem"
+expect "probe a server limited to TLS 1.0/1.1: FIX, exit 1" 1 \
+	"^FIX: 127\.0\.0\.1:$PORT_IN: (STARTTLS negotiated TLSv1(\.1)? .*older than TLS 1\.2|STARTTLS offered but the TLS handshake failed)"
+postconf -c "$PF_CONF" -e "smtpd_tls_protocols = >=TLSv1.2" && postfix -c "$PF_CONF" reload >/dev/null 2>&1
+sleep 2
+
 start=$(date +%s)
 run_check --probe "127.0.0.1:$PORT_SINK"
 took=$(($(date +%s) - start))
