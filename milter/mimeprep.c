@@ -69,6 +69,21 @@ leaf_is_visible_text(GMimePart *part)
 	return g_mime_part_get_filename(part) == NULL;
 }
 
+/* UTF-16 and UTF-32 text has no octet lines to canonicalize or encode as
+ * quoted-printable. */
+static bool
+charset_is_wide(const char *cs)
+{
+	static const char *const wide[] = { "utf-16", "utf-32", "ucs-2",
+	    "ucs-4", "ucs2", "ucs4", "unicode" };
+	size_t i;
+
+	for (i = 0; cs != NULL && i < sizeof(wide) / sizeof(wide[0]); i++)
+		if (g_ascii_strncasecmp(cs, wide[i], strlen(wide[i])) == 0)
+			return true;
+	return false;
+}
+
 /* True when raw base64 is 7-bit, alphabet only, lines of at most 76. */
 static bool
 base64_is_clean(GMimeStream *raw)
@@ -148,13 +163,36 @@ leaf_set_encoded(GMimePart *part, GMimeStream *decoded, bool text)
 	g_object_unref(fs);
 }
 
+/* Wide (UTF-16/32) text in place to UTF-8 with LF line ends. */
+static void
+wide_to_utf8(GMimePart *part, GByteArray *text, const char *cs)
+{
+	gsize len = 0, i, j;
+	gchar *u;
+
+	u = g_convert((const char *)text->data, (gssize)text->len, "UTF-8",
+	    g_mime_charset_iconv_name(cs), NULL, &len, NULL);
+	if (u == NULL)
+		return;		/* left as it is; the footer falls back */
+	for (i = j = 0; i < len; i++)
+		if (u[i] != '\r' || i + 1 >= len || u[i + 1] != '\n')
+			u[j++] = u[i];
+	g_byte_array_set_size(text, 0);
+	g_byte_array_append(text, (guint8 *)u, (guint)j);
+	g_free(u);
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
+	    "charset", "utf-8");
+}
+
 /* A visible text part: decode, add the footer, re-encode. */
 static int
 leaf_footer(GMimePart *part, const char *footer, struct sbuf *err)
 {
-	GMimeContentType *ct = g_mime_object_get_content_type(
-	    GMIME_OBJECT(part));
-	GMimeStream *dec = leaf_decoded_stream(part, true);
+	GMimeObject *o = GMIME_OBJECT(part);
+	const char *cs = g_mime_object_get_content_type_parameter(o,
+	    "charset");
+	bool wide = charset_is_wide(cs);
+	GMimeStream *dec = leaf_decoded_stream(part, !wide);
 	GMimeStream *mem = g_mime_stream_mem_new();
 	GByteArray *text = g_mime_stream_mem_get_byte_array(
 	    GMIME_STREAM_MEM(mem));
@@ -164,8 +202,10 @@ leaf_footer(GMimePart *part, const char *footer, struct sbuf *err)
 		sbuf_adds(err, "cannot decode a text part");
 		goto out;
 	}
-	footer_add(part, text, footer,
-	    g_mime_content_type_is_type(ct, "text", "html"));
+	if (wide)
+		wide_to_utf8(part, text, cs);
+	footer_add(part, text, footer, g_mime_content_type_is_type(
+	    g_mime_object_get_content_type(o), "text", "html"));
 	g_mime_stream_reset(mem);
 	leaf_set_encoded(part, mem, true);
 	r = 0;
@@ -282,7 +322,9 @@ prep_leaf(GMimePart *part, const char *footer, bool visible,
 {
 	GMimeObject *o = GMIME_OBJECT(part);
 	bool text = g_mime_content_type_is_type(
-	    g_mime_object_get_content_type(o), "text", "*");
+	    g_mime_object_get_content_type(o), "text", "*") &&
+	    !charset_is_wide(g_mime_object_get_content_type_parameter(o,
+	    "charset"));	/* wide text attachments go as base64 */
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
 	GMimeStream *dec;
 

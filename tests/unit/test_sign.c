@@ -35,6 +35,8 @@
 #define MARKER	"Dokumen ini ditandatangani secara elektronik"
 #define ALICE	"alice@tanjungpinangkota.go.id"
 #define EC	"ec@tanjungpinangkota.go.id"
+/* UTF-16LE "Halo \u00e9\r\n\u0a0d\r\n" */
+#define UTF16_B64 "SABhAGwAbwAgAOkADQAKAA0KDQAKAA=="
 
 static char pkidir[] = "/tmp/segel-test-sign.XXXXXX";
 static const char *srcdir = ".";
@@ -229,6 +231,16 @@ static const struct sign_case cases[] = {
 	  "--C" CRLF "Content-Type: application/octet-stream; name=\"cr.bin\""
 	  CRLF "Content-Transfer-Encoding: base64" CRLF CRLF "QUJD\rREVG" CRLF
 	  "--C--" CRLF, 1, 0, "cr.bin", false, ALICE, "ABCDEF" },
+	{ "utf16_visible", "Content-Type: text/plain; charset=utf-16le" CRLF
+	  "Content-Transfer-Encoding: base64" CRLF,
+	  UTF16_B64 CRLF, 1, 0, NULL, false, ALICE,
+	  NULL },
+	{ "utf16_attachment", "Content-Type: multipart/mixed; boundary=\"W\""
+	  CRLF, "--W" CRLF "Content-Type: text/plain" CRLF CRLF "isi" CRLF
+	  "--W" CRLF "Content-Type: text/plain; charset=utf-16le; "
+	  "name=\"w.txt\"" CRLF "Content-Transfer-Encoding: base64" CRLF CRLF
+	  UTF16_B64 CRLF "--W--" CRLF, 1, 0, "w.txt",
+	  false, ALICE, NULL },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
 	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
 	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
@@ -312,6 +324,15 @@ make_body(const struct sign_case *c, GString *h, GString *b)
 static GByteArray *
 expected_attachment(const struct sign_case *c)
 {
+	if (strcmp(c->name, "utf16_attachment") == 0) {
+		gsize n = 0;
+		guchar *d = g_base64_decode(UTF16_B64, &n);
+		GByteArray *a = g_byte_array_append(g_byte_array_new(), d,
+		    (guint)n);
+
+		g_free(d);
+		return a;	/* U+0A0D is 0D 0A: no line end to convert */
+	}
 	if (c->attach_exp != NULL)
 		return g_byte_array_append(g_byte_array_new(),
 		    (const guint8 *)c->attach_exp, (guint)strlen(c->attach_exp));
