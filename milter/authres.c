@@ -108,6 +108,18 @@ add_quoted(struct sbuf *b, const char *s, size_t n)
 	sbuf_add(b, "\"", 1);
 }
 
+/* Length of s as written by add_value() or add_identity() at most: quoted,
+ * with '"' and '\\' escaped. */
+static size_t
+quoted_len(const char *s)
+{
+	size_t n = 2;
+
+	for (; *s != '\0'; s++)
+		n += (*s == '"' || *s == '\\') ? 2 : 1;
+	return n;
+}
+
 /* A value: a token as is, anything else quoted. */
 static void
 add_value(struct sbuf *b, const char *s)
@@ -160,7 +172,8 @@ add_comment(struct sbuf *b, const char *s)
 static void
 add_prop(struct sbuf *b, const char *name, const char *v, bool identity)
 {
-	if (v == NULL || *v == '\0' || strlen(v) > AUTHRES_MAX_VALUE)
+	/* bounded as written: escapes can double a value's length */
+	if (v == NULL || *v == '\0' || quoted_len(v) > AUTHRES_MAX_VALUE)
 		return;
 	sbuf_printf(b, "\n\tbody.smime-%s=", name);
 	if (identity)
@@ -191,8 +204,8 @@ authres_format(const char *authserv_id, const struct verify_result *res)
 	add_prop(&b, "part", res->part, false);
 	/* RFC 7281 §3.2.3: serial and issuer go together or not at all. */
 	if (res->serial != NULL && res->issuer != NULL &&
-	    strlen(res->serial) <= AUTHRES_MAX_VALUE &&
-	    strlen(res->issuer) <= AUTHRES_MAX_VALUE) {
+	    quoted_len(res->serial) <= AUTHRES_MAX_VALUE &&
+	    quoted_len(res->issuer) <= AUTHRES_MAX_VALUE) {
 		add_prop(&b, "serial", res->serial, false);
 		add_prop(&b, "issuer", res->issuer, false);
 	}
