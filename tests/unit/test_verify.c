@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,6 +518,66 @@ START_TEST(test_mutations)
 }
 END_TEST
 
+/* Several threads share one pki, as libmilter's workers do. */
+struct thr {
+	const char *msg;
+	size_t n;
+	const char *from;
+	enum ar_result want;
+	int bad;
+};
+
+static void *
+thr_run(void *arg)
+{
+	struct thr *t = arg;
+	struct verify_result r;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		verify_mem(t->msg, t->n, i % 2 ? 64 : 1 << 20, t->from,
+		    time(NULL), &r);
+		if (r.result != t->want || ERR_peek_error() != 0)
+			t->bad++;
+		verify_result_free(&r);
+	}
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	char *dir = xasprintf("%s/thr", tmpdir), *p1, *p2, *m1, *m2;
+	struct thr t[6];
+	pthread_t id[6];
+	size_t n1, n2;
+	int i;
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	sh(dir, "msg $A staff $A > /dev/null; mv m.eml good.eml; "
+	    "msg $A staff $A; sed -i 's/resmi/palsu/' m.eml; mv m.eml bad.eml");
+	p1 = xasprintf("%s/good.eml", dir);
+	p2 = xasprintf("%s/bad.eml", dir);
+	m1 = slurp(p1, &n1);
+	m2 = slurp(p2, &n2);
+	for (i = 0; i < 6; i++) {
+		t[i] = (struct thr){ i % 2 ? m2 : m1, i % 2 ? n2 : n1,
+		    i % 3 == 2 ? BOB : ALICE,
+		    i % 2 ? AR_FAIL : i % 3 == 2 ? AR_POLICY : AR_PASS, 0 };
+		ck_assert_int_eq(pthread_create(&id[i], NULL, thr_run, &t[i]), 0);
+	}
+	for (i = 0; i < 6; i++) {
+		pthread_join(id[i], NULL);
+		ck_assert_msg(t[i].bad == 0, "thread %d: %d wrong results", i,
+		    t[i].bad);
+	}
+	free(m1);
+	free(m2);
+	free(p1);
+	free(p2);
+	free(dir);
+}
+END_TEST
+
 /* No pki (trust anchors not loaded): temperror for signed mail, -1. */
 START_TEST(test_no_pki)
 {
@@ -590,6 +651,7 @@ main(void)
 	tcase_add_loop_test(tc, test_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_large);
 	tcase_add_test(tc, test_mutations);
+	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_no_pki);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
