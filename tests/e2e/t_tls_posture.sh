@@ -330,7 +330,7 @@ expect "configured badly: every problem named, exit 1" 1 \
 	"^FIX: outbound .*no smtp_tls_policy_maps" \
 	"^FIX: port 25 .*plaintext mail to $D is accepted" \
 	"^FIX: port 25 .*milter_default_action = 'accept'" \
-	"^segel-tls-check: [0-9]+ OK, [0-9]+ WARN, 5 FIX$" \
+	"^segel-tls-check: [0-9]+ OK, [0-9]+ WARN, 6 FIX$" \
 	"the TLS posture is incomplete"
 
 # 1e. usage and I/O errors
