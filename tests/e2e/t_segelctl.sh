@@ -346,16 +346,20 @@ for res, k in (("pass", 6), ("fail", 2), ("none", 1)):
 rec("2026-09-15T12:00:00Z", event="revoke", role="admin", sender="dave@" + D, login="officer",
     cert_serial="ABCDEF", result="revoked", reason="left the service")
 rec("2026-11-01T00:00:00Z", event="sign", role="outbound", sender="bob@" + D, result="signed", unit=U["bob"])
-prev = "0" * 64
-with open(sys.argv[1], "w") as f:
-    for r in recs:
-        r["prev"] = prev
-        line = json.dumps(r, ensure_ascii=False, separators=(",", ":"))
-        prev = hashlib.sha256(line.encode()).hexdigest()
-        f.write(line + "\n")
+# rotated once: the oldest 12 records in .1, the chain running across
+prev, lines = "0" * 64, []
+for r in recs:
+    r["prev"] = prev
+    line = json.dumps(r, ensure_ascii=False, separators=(",", ":"))
+    prev = hashlib.sha256(line.encode()).hexdigest()
+    lines.append(line + "\n")
+open(sys.argv[1] + ".1", "w").write("".join(lines[:12]))
+open(sys.argv[1], "w").write("".join(lines[12:]))
 EOF
 run rep audit verify
-expect_rc "report log verifies" 0 && pass "audit verify accepts a chain computed independently (Python)"
+expect_rc "report log verifies" 0 && grep -q "30 records in 2 files, chain intact" "$T/out" &&
+	pass "audit verify accepts a chain computed independently (Python), across a rotation" ||
+	fail "report log verify" "$(cat "$T/out")"
 
 run rep report --since 2026-05-01 --until 2026-10-31 --html "$T/report.html"
 if expect_rc report 0; then
