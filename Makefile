@@ -71,7 +71,7 @@ DEB_PKGS = build-essential pkg-config libmilter-dev libssl-dev libgmime-3.0-dev 
 	libconfig-dev check miltertest postfix swaks sasl2-bin libsasl2-modules \
 	openssl gpgsm python3 python3-cryptography faketime libfaketime clang \
 	libclang-rt-14-dev valgrind opendkim opendkim-tools util-linux procps \
-	iproute2 ca-certificates chromium fonts-dejavu-core
+	iproute2 ca-certificates chromium fonts-dejavu-core sendmail-cf m4
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -123,6 +123,11 @@ install: all
 	install -m 0644 systemd/segel-expiring.timer $(DESTDIR)/lib/systemd/system/segel-expiring.timer
 	install -m 0644 systemd/segel.sysusers $(DESTDIR)/usr/lib/sysusers.d/segel.conf
 	install -m 0644 systemd/segel.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/segel.conf
+	install -d $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail
+	install -m 0644 README.md THREATS.md $(DESTDIR)$(PREFIX)/share/doc/segel/
+	install -m 0644 smtp-tls/README.md $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/
+	install -m 0644 smtp-tls/postfix/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix/
+	install -m 0644 smtp-tls/sendmail/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail/
 
 clean:
 	rm -rf build
