@@ -288,33 +288,43 @@ is_smime_signed(GMimeObject *o)
 	    strcasecmp(proto, "application/x-pkcs7-signature") == 0);
 }
 
+/* The signature a reader sees as covering entity o, at IMAP section sec. */
+static void
+locate_in(GMimeObject *o, struct loc *l, const char *sec, const char *sigsec)
+{
+	if (is_smime_signed(o)) {
+		l->kind = LOC_DETACHED;
+		l->part = sigsec;
+	} else if (GMIME_IS_MULTIPART_ENCRYPTED(o)) {
+		l->kind = LOC_ENCRYPTED;
+	} else if (is_pkcs7_mime(o)) {
+		l->kind = LOC_OPAQUE;
+		l->part = sec;
+	}
+	l->obj = o;
+}
+
+/*
+ * The top-level entity, or the first part of a top-level multipart/mixed
+ * (a mailing list's footer appended after the signed content).
+ */
 static void
 locate(GMimeObject *top, struct loc *l)
 {
-	GMimeObject *first;
+	GMimeMultipart *mp;
 
 	memset(l, 0, sizeof(*l));
 	l->kind = LOC_NONE;
-	if (is_smime_signed(top)) {
-		l->kind = LOC_DETACHED;
-		l->part = "2";
-	} else if (GMIME_IS_MULTIPART_ENCRYPTED(top)) {
-		l->kind = LOC_ENCRYPTED;
-	} else if (is_pkcs7_mime(top)) {
-		l->kind = LOC_OPAQUE;
-		l->part = "1";
-	} else if (GMIME_IS_MULTIPART(top) &&
-	    is_type(top, "multipart", "mixed") &&
-	    g_mime_multipart_get_count(GMIME_MULTIPART(top)) > 0 &&
-	    is_smime_signed(first =
-	    g_mime_multipart_get_part(GMIME_MULTIPART(top), 0))) {
-		l->kind = LOC_DETACHED;
-		l->part = "1.2";
-		l->nested = true;
-		l->obj = first;
+	locate_in(top, l, "1", "2");
+	if (l->kind != LOC_NONE || !GMIME_IS_MULTIPART(top) ||
+	    !is_type(top, "multipart", "mixed"))
 		return;
-	}
-	l->obj = top;
+	mp = GMIME_MULTIPART(top);
+	if (g_mime_multipart_get_count(mp) > 0)
+		locate_in(g_mime_multipart_get_part(mp, 0), l, "1", "1.2");
+	l->nested = l->kind == LOC_DETACHED;
+	if (l->kind == LOC_NONE)
+		l->obj = top;
 }
 
 /*

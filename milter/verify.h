@@ -5,7 +5,10 @@
  * Signatures are looked for where a mail client shows one as covering the
  * message: a top-level multipart/signed; a top-level application/pkcs7-mime
  * or x-pkcs7-mime signed-data (also without smime-type); a multipart/signed
- * that is the first part of a top-level multipart/mixed. Parsed with GMime,
+ * or pkcs7-mime that is the first part of a top-level multipart/mixed (a
+ * list footer after it); an encrypted entity in those places is AR_SKIP.
+ * body.smime-part: "2" (multipart/signed), "1.2" (multipart/signed first in
+ * multipart/mixed), "1" (pkcs7-mime, top-level or first). Parsed with GMime,
  * verified with OpenSSL CMS on the exact received bytes canonicalized to
  * CRLF, never re-serialized.
  *

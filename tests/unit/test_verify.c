@@ -307,6 +307,15 @@ static const struct vcase cases[] = {
 	  "staff $A > s.eml; { hdr $A; printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\n'; "
 	  "cat s.eml; printf '\\n--LIST\\nContent-Type: text/plain\\n\\nfooter\\n--LIST--\\n'; } > m.eml; sed -i 's/resmi/palsu/' m.eml",
 	  ALICE, AR_FAIL, "1.2", NULL, "does not match" },
+	{ "opaque first part of multipart/mixed with a list footer",
+	  "staff $A -nodetach > s.eml; { hdr $A; printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=LIST\n\n--LIST\n'; "
+	  "cat s.eml; printf '\n--LIST\nContent-Type: text/plain\n\nfooter\n--LIST--\n'; } > m.eml",
+	  ALICE, AR_PASS, "1", ALICE, "signature valid" },
+	{ "encrypted first part of multipart/mixed with a list footer",
+	  "content; openssl cms -encrypt -aes256 -in content.txt -out s.eml $S/$B.pem; "
+	  "{ hdr $A; printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=LIST\n\n--LIST\n'; "
+	  "cat s.eml; printf '\n--LIST\nContent-Type: text/plain\n\nfooter\n--LIST--\n'; } > m.eml",
+	  ALICE, AR_SKIP, NULL, NULL, "encrypted" },
 	{ "signed second part of multipart/mixed is not covering the message",
 	  "staff $A > s.eml; { hdr $A; printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\nContent-Type: text/plain\\n\\nheader\\n--LIST\\n'; "
 	  "cat s.eml; printf '\\n--LIST--\\n'; } > m.eml",
@@ -421,7 +430,7 @@ START_TEST(test_case)
 	const struct vcase *c = &cases[_i];
 	struct verify_result r;
 	char *dir, *path, *msg, *nowtxt;
-	time_t now = time(NULL);
+	time_t now;
 	size_t n, nn, threshold;
 	int rc, mode;
 
@@ -432,6 +441,7 @@ START_TEST(test_case)
 		free(dir);
 		return;
 	}
+	now = time(NULL);	/* after the certificates the snippet issued */
 	path = xasprintf("%s/now.txt", dir);
 	if ((nowtxt = slurp(path, &nn)) != NULL)
 		now = (time_t)strtoll(nowtxt, NULL, 10);
