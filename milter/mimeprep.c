@@ -236,11 +236,21 @@ text_needs_fixing(const char *s)
 	return false;
 }
 
+/* A header name can only be printable ASCII: no encoding exists. */
+static bool
+name_is_clean(const char *n)
+{
+	for (; n != NULL && *n != '\0'; n++)
+		if (*n <= ' ' || *n > '~' || *n == ':')
+			return false;
+	return n != NULL;
+}
+
 /*
  * Raw header values a transport would change (a UTF-8 file name, an
  * unencoded Subject in a forwarded message, a stray CR, an overlong line)
  * are set again from their decoded value, so that GMime writes them folded,
- * with RFC 2047 / RFC 2231 encoding.
+ * with RFC 2047 / RFC 2231 encoding. A field with such a name is dropped.
  */
 static void
 headers_make_7bit(GMimeObject *o)
@@ -253,6 +263,10 @@ headers_make_7bit(GMimeObject *o)
 
 	for (i = 0; i < g_mime_header_list_get_count(hl); i++) {
 		h = g_mime_header_list_get_header_at(hl, i);
+		if (!name_is_clean(g_mime_header_get_name(h))) {
+			g_mime_header_list_remove_at(hl, i--);	/* no fix */
+			continue;
+		}
 		raw = g_mime_header_get_raw_value(h);
 		if (raw == NULL || !text_needs_fixing(raw))
 			continue;
@@ -400,7 +414,8 @@ has_content_type(const char *h)
 	for (p = h; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
 		if (*p == '\n')
 			p++;
-		if (g_ascii_strncasecmp(p, "Content-Type:", 13) == 0)
+		if (g_ascii_strncasecmp(p, "Content-Type", 12) == 0 &&
+		    p[12 + strspn(p + 12, " \t")] == ':')
 			return true;
 	}
 	return false;

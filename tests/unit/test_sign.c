@@ -241,6 +241,12 @@ static const struct sign_case cases[] = {
 	  "name=\"w.txt\"" CRLF "Content-Transfer-Encoding: base64" CRLF CRLF
 	  UTF16_B64 CRLF "--W--" CRLF, 1, 0, "w.txt",
 	  false, ALICE, NULL },
+	{ "8bit_header_name", "Content-Type: text/plain; charset=utf-8" CRLF
+	  "Content-\xc3\xc3Transfer-Encoding: 8bit" CRLF, "Halo \xc3\xa9" CRLF,
+	  1, 0, NULL, false, ALICE, NULL },
+	{ "spaced_header_names", "Content-Type : text/html; charset=utf-8"
+	  CRLF "Content-Transfer-Encoding :8bit" CRLF, "<p>Halo \xc3\xa9</p>"
+	  CRLF, 1, 1, NULL, false, ALICE, NULL },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
 	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
 	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
@@ -649,6 +655,20 @@ judge_armour(const char *name, const GByteArray *p1)
 	}
 }
 
+/* The entity's own header block names exactly one Content-Type. */
+static void
+judge_one_content_type(const char *name, const GByteArray *p1)
+{
+	const char *d = (const char *)p1->data, *end, *l;
+	int n = 0;
+
+	end = memmem(d, p1->len, "\r\n\r\n", 4);
+	ck_assert_ptr_nonnull(end);
+	for (l = d; l < end; l = strstr(l, "\r\n") + 2)
+		n += g_ascii_strncasecmp(l, "content-type", 12) == 0;
+	ck_assert_msg(n == 1, "%s: %d Content-Type fields in part 1", name, n);
+}
+
 START_TEST(sign_table)
 {
 	const struct sign_case *c = &cases[_i];
@@ -665,6 +685,7 @@ START_TEST(sign_table)
 	p1 = part1(&m);
 	judge_content(c, p1);
 	judge_armour(c->name, p1);
+	judge_one_content_type(c->name, p1);
 	path = write_message(c->name, &m);
 	ck_assert_msg(openssl_verify(path) == 0, "%s: openssl cms -verify "
 	    "failed, see %s.verify", c->name, path);
