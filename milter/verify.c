@@ -470,7 +470,7 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 	}
 	if ((der = decode_part(g_mime_multipart_get_part(mp, 1),
 	    VERIFY_SIG_MAX)) == NULL) {
-		verify_cms_result(res, AR_NEUTRAL, "signature part unreadable");
+		verify_cms_result(res, AR_NEUTRAL, "signature part unreadable or too large");
 		goto out;
 	}
 	dp = der->data;
