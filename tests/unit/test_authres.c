@@ -113,6 +113,31 @@ START_TEST(test_format_long)
 }
 END_TEST
 
+/* Found by fuzz_authres: escaping doubles '"' and '\\'; bound as written. */
+START_TEST(test_format_escaped_long)
+{
+	struct verify_result r = { AR_FAIL, NULL, NULL, NULL, NULL, NULL, NULL };
+	char *q = xmalloc(901), *bs = xmalloc(901), *got, *line, *save = NULL;
+
+	memset(q, '"', 900);
+	q[900] = '\0';
+	memset(bs, '\\', 900);
+	bs[900] = '\0';
+	r.comment = bs;
+	r.identifier = q;
+	r.part = bs;
+	r.serial = q;
+	r.issuer = bs;
+	got = authres_format(ID, &r);
+	for (line = strtok_r(got, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		ck_assert_uint_lt(strlen(line) + strlen("Authentication-Results:"), 998);
+	free(got);
+	free(q);
+	free(bs);
+}
+END_TEST
+
 START_TEST(test_result_names)
 {
 	ck_assert_str_eq(ar_result_name(AR_NONE), "none");
@@ -285,6 +310,7 @@ authres_suite(void)
 	tcase_add_loop_test(tc, test_format, 0, NELEM(fmt_cases));
 	tcase_add_test(tc, test_format_quoted_servid);
 	tcase_add_test(tc, test_format_long);
+	tcase_add_test(tc, test_format_escaped_long);
 	tcase_add_test(tc, test_result_names);
 	tcase_add_loop_test(tc, test_parse, 0, NELEM(parse_cases));
 	tcase_add_test(tc, test_parse_null_and_long);
