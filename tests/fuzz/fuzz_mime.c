@@ -11,7 +11,7 @@
  * no NUL), with lines of at most 998 octets; with FUZZ_STRICT=1 also 7-bit
  * without bare CR, unless the input names a signed or encrypted type (those
  * nested parts are kept byte for byte by design, see mimeprep.h); see
- * check_body().
+ * check_body(). FUZZ_GATEWAY=1: header blocks as the daemon passes them.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +31,7 @@
 
 static struct cert_entry signer;
 static char tmpdir[] = "/tmp/segel-fuzz-mime.XXXXXX";
-static bool strict;
+static bool strict, gateway_form;
 
 static void *
 load_pem(const char *name, int key)
@@ -73,6 +73,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(cleanup);
 	strict = getenv("FUZZ_STRICT") != NULL &&
 	    strcmp(getenv("FUZZ_STRICT"), "1") == 0;
+	gateway_form = getenv("FUZZ_GATEWAY") != NULL &&
+	    strcmp(getenv("FUZZ_GATEWAY"), "1") == 0;
 	return 0;
 }
 
@@ -149,6 +151,31 @@ check_body(struct msgbuf *b, bool strict)
 	FUZZ_ASSERT(!strict || prev != '\r', "ends in a bare CR");
 }
 
+/*
+ * FUZZ_GATEWAY=1: the header block in the form msgctx.c gives it (every LF
+ * a CRLF, and a CRLF at the end), to tell whether a finding is reachable
+ * through the daemon.
+ */
+static char *
+as_gateway(char *h)
+{
+	struct sbuf b;
+	const char *p;
+
+	sbuf_init(&b);
+	for (p = h; *p != '\0'; p++) {
+		if (*p == '\n' && (p == h || p[-1] != '\r'))
+			sbuf_add(&b, "\r\n", 2);
+		else
+			sbuf_add(&b, p, 1);
+	}
+	if (b.len > 0 && (b.len < 2 || memcmp(b.s + b.len - 2, "\r\n", 2) != 0))
+		sbuf_add(&b, "\r\n", 2);
+	sbuf_add(&b, "", 1);
+	free(h);
+	return sbuf_steal(&b);
+}
+
 /* FUZZ_DUMP=FILE: the output body of the (last) input, for debugging. */
 static void
 dump(struct msgbuf *b)
@@ -181,6 +208,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_split(data + 1, size - 1, (data[0] & 1) ? 64 : 1 << 20, tmpdir,
 	    &headers, &body);
+	if (gateway_form)
+		headers = as_gateway(headers);
 	memset(&req, 0, sizeof(req));
 	memset(&out, 0, sizeof(out));
 	req.content_headers = headers;
