@@ -211,7 +211,7 @@ spool_test() {
 	send_sub alice "$ALICE" "$TO" "$W/spool_sub.eml" --timeout 120 || true
 	c=$(code)
 	if [[ $c == 4* ]] && alive; then
-		pass "spool_full_sub: 5 MB submission with the spool full: $(last_reply | head -n 1)"
+		pass "spool_full_sub: 5 MB submission with the spool full: $(last_reply | head -n 1); segel: $(grep -i 'no space' "$H/segel.log" | tail -n 1 | sed 's/.*\]: //')"
 	else
 		fail spool_full_sub "want 4xx and the daemon alive, got '$(last_reply | head -n 1)', alive=$(alive && echo yes || echo no)"
 	fi
@@ -245,7 +245,7 @@ audit_case() {
 	c=$(code)
 	sleep 1
 	if [[ $c == 4* ]] && alive && ! delivered "$1" 2 >/dev/null; then
-		pass "$1: signing tempfails, nothing delivered: $(last_reply | head -n 1)"
+		pass "$1: signing tempfails, nothing delivered: $(last_reply | head -n 1); segel: $(grep -i 'audit' "$H/segel.log" | tail -n 1 | sed 's/.*\]: //')"
 	else
 		fail "$1" "want 4xx, nothing delivered, daemon alive; got '$(last_reply | head -n 1)', delivered=$(delivered "$1" 1 >/dev/null && echo yes || echo no), alive=$(alive && echo yes || echo no)"
 	fi
