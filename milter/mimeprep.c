@@ -240,10 +240,12 @@ text_needs_fixing(const char *s)
 static bool
 name_is_clean(const char *n)
 {
-	for (; n != NULL && *n != '\0'; n++)
+	if (n == NULL || *n == '\0')
+		return false;
+	for (; *n != '\0'; n++)
 		if (*n <= ' ' || *n > '~' || *n == ':')
 			return false;
-	return n != NULL;
+	return true;
 }
 
 /*
@@ -326,6 +328,84 @@ multipart_make_7bit(GMimeMultipart *mp)
 	g_free(c);
 }
 
+/* ---- forwarded messages GMime cannot make 7-bit ---- */
+
+static int object_write(GMimeObject *, bool, struct msgbuf *);
+
+/* True when mb holds octets a transport would change: 8-bit, NUL, a CR
+ * not before LF, a line over 998 octets. */
+static bool
+bytes_unsafe(const struct msgbuf *mb)
+{
+	unsigned char buf[65536];
+	size_t col = 0, i;
+	off_t off = 0;
+	ssize_t n;
+	int prev = 0;
+
+	while ((n = msgbuf_pread(mb, buf, sizeof(buf), off)) > 0) {
+		for (i = 0; i < (size_t)n; i++) {
+			if (buf[i] == 0 || buf[i] > 0x7f ||
+			    (prev == '\r' && buf[i] != '\n'))
+				return true;
+			col = buf[i] == '\n' ? 0 : col + 1;
+			if (col > 998)
+				return true;
+			prev = buf[i];
+		}
+		off += n;
+	}
+	return prev == '\r';
+}
+
+/* A stream over mb's bytes that outlives mb; NULL on failure. */
+static GMimeStream *
+msgbuf_stream(const struct msgbuf *mb)
+{
+	const char *mem = msgbuf_mem(mb);
+	int fd;
+
+	if (mem != NULL)
+		return g_mime_stream_mem_new_with_buffer(mem, msgbuf_len(mb));
+	if ((fd = dup(msgbuf_fd(mb))) == -1)
+		return NULL;
+	return g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)msgbuf_len(mb));
+}
+
+/*
+ * A forwarded message that is still unsafe once prepared (malformed inside,
+ * e.g. a stray CR that GMime reads as the end of a header) is carried as a
+ * base64 attachment "forwarded.eml" instead, so that the signature survives
+ * the trip. NULL when o is fine (or cannot be replaced).
+ */
+static GMimeObject *
+message_fallback(GMimeObject *o)
+{
+	struct msgbuf *mb = msgbuf_new(1 << 20, NULL);
+	GMimeStream *s = NULL;
+	GMimeDataWrapper *w;
+	GMimePart *part = NULL;
+
+	if (object_write(o, false, mb) != 0 || !bytes_unsafe(mb))
+		goto out;
+	msgbuf_reset(mb);
+	if (object_write(o, true, mb) != 0 || (s = msgbuf_stream(mb)) == NULL)
+		goto out;
+	part = g_mime_part_new_with_type("application", "octet-stream");
+	w = g_mime_data_wrapper_new_with_stream(s,
+	    GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, w);
+	g_object_unref(w);
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+	g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
+	g_mime_part_set_filename(part, "forwarded.eml");
+ out:
+	if (s != NULL)
+		g_object_unref(s);
+	msgbuf_free(mb);
+	return part != NULL ? GMIME_OBJECT(part) : NULL;
+}
+
 /* ---- the walk ---- */
 
 static int prep_object(GMimeObject *, const char *, bool, struct sbuf *);
@@ -370,6 +450,22 @@ drop_8bit_label(GMimeObject *o)
 		g_mime_object_remove_header(o, "Content-Transfer-Encoding");
 }
 
+/* Prepares part i of mp, replacing a forwarded message left unsafe. */
+static int
+prep_child(GMimeMultipart *mp, int i, const char *footer, bool visible,
+    struct sbuf *err)
+{
+	GMimeObject *o = g_mime_multipart_get_part(mp, i), *repl;
+
+	if (prep_object(o, footer, visible, err) != 0)
+		return -1;
+	if (GMIME_IS_MESSAGE_PART(o) && (repl = message_fallback(o)) != NULL) {
+		g_object_unref(g_mime_multipart_replace(mp, i, repl));
+		g_object_unref(repl);
+	}
+	return 0;
+}
+
 static int
 prep_object(GMimeObject *o, const char *footer, bool visible,
     struct sbuf *err)
@@ -385,17 +481,19 @@ prep_object(GMimeObject *o, const char *footer, bool visible,
 		multipart_make_7bit(GMIME_MULTIPART(o));
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(o));
 		for (i = 0; i < n; i++)
-			if (prep_object(g_mime_multipart_get_part(
-			    GMIME_MULTIPART(o), i), footer, visible, err) != 0)
+			if (prep_child(GMIME_MULTIPART(o), i, footer, visible,
+			    err) != 0)
 				return -1;
 		return 0;
 	}
 	if (GMIME_IS_MESSAGE_PART(o)) {
 		drop_8bit_label(o);
 		m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
-		if (m == NULL || m->mime_part == NULL)
+		if (m == NULL)
 			return 0;
 		headers_make_7bit(GMIME_OBJECT(m));
+		if (m->mime_part == NULL)
+			return 0;
 		/* a forwarded message is not ours to add a footer to */
 		return prep_object(m->mime_part, footer, false, err);
 	}
@@ -462,31 +560,40 @@ input_stream(const char *headers, const struct msgbuf *body, off_t *fd_off)
 	return cat;
 }
 
-/* Writes o with CRLF line ends into out; 0 or -1. */
+/* Writes o (without its own header fields: content_only) with CRLF line
+ * ends into out; 0, or an errno value. */
 static int
-write_entity(GMimeObject *o, struct msgbuf *out, struct sbuf *err)
+object_write(GMimeObject *o, bool content_only, struct msgbuf *out)
 {
 	GMimeFormatOptions *fo = g_mime_format_options_new();
 	GMimeStream *os = mimeio_out_new(out);
 	GMimeStream *fs = g_mime_stream_filter_new(os);
-	int r = -1;
+	int e;
 
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
 	/* belt and braces: no bare LF may survive (preambles, raw parts) */
 	filter_add(fs, g_mime_filter_unix2dos_new(FALSE));
-	if (g_mime_object_write_to_stream(o, fo, fs) < 0 ||
-	    g_mime_stream_flush(fs) < 0 || mimeio_out_error(os) != 0) {
-		sbuf_printf(err, "cannot write the signed entity: %s",
-		    mimeio_out_error(os) ? strerror(mimeio_out_error(os)) :
-		    "GMime write error");
-		goto out;
-	}
-	r = 0;
- out:
+	if ((content_only ? g_mime_object_write_content_to_stream(o, fo, fs) :
+	    g_mime_object_write_to_stream(o, fo, fs)) < 0 ||
+	    g_mime_stream_flush(fs) < 0)
+		e = mimeio_out_error(os) ? mimeio_out_error(os) : EIO;
+	else
+		e = mimeio_out_error(os);
 	g_object_unref(fs);
 	g_object_unref(os);
 	g_mime_format_options_free(fo);
-	return r;
+	return e;
+}
+
+static int
+write_entity(GMimeObject *o, struct msgbuf *out, struct sbuf *err)
+{
+	int e = object_write(o, false, out);
+
+	if (e != 0)
+		sbuf_printf(err, "cannot write the signed entity: %s",
+		    strerror(e));
+	return e != 0 ? -1 : 0;
 }
 
 int

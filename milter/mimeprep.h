@@ -7,7 +7,10 @@
  * appended to each text/plain and text/html part a reader sees.
  *
  * Nested multipart/signed, multipart/encrypted and application/pkcs7-mime
- * parts are kept byte for byte. Everything GMime is created and freed within
+ * parts are kept byte for byte (so 8-bit inside them stays: a known limit).
+ * Header fields with raw 8-bit, stray CRs or overlong lines are re-encoded
+ * and refolded; a forwarded message (message/rfc822) that is malformed
+ * beyond that is carried as a base64 attachment "forwarded.eml". Everything GMime is created and freed within
  * the call (GMime objects never cross threads); g_mime_init() must have been
  * called once by the process.
  *

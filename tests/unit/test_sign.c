@@ -231,6 +231,11 @@ static const struct sign_case cases[] = {
 	{ "spaced_header_names", "Content-Type : text/html; charset=utf-8"
 	  CRLF "Content-Transfer-Encoding :8bit" CRLF, "<p>Halo \xc3\xa9</p>"
 	  CRLF, 1, 1, NULL, false, ALICE, NULL },
+	{ "malformed_forward", "Content-Type: multipart/mixed; boundary=\"X\""
+	  CRLF, "--X" CRLF "Content-Type: text/plain" CRLF CRLF "lihat" CRLF
+	  "--X" CRLF "Content-Type: message/rfc822\rmax_non" CRLF CRLF
+	  "caf\xe9 " CRLF "--X--" CRLF, 1, 0, "forwarded.eml", false, ALICE,
+	  "caf\xe9 " CRLF CRLF },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
 	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
 	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
