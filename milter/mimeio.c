@@ -1,15 +1,18 @@
 /*
- * mimeio.c - two small GMime classes mimeprep needs (see mimeio.h): a
- * write-only stream that appends to a msgbuf (so a large signed entity
- * spools to disk instead of growing a GByteArray), and a filter that
- * armours "From " at line starts as "=46rom " in quoted-printable output.
+ * mimeio.c - GMime plumbing for mimeprep (see mimeio.h): a write-only
+ * stream that appends to a msgbuf (so a large signed entity spools to disk
+ * instead of growing a GByteArray), a filter that armours "From " at line
+ * starts as "=46rom " in quoted-printable output, writing an object with
+ * CRLF into a msgbuf, and a stream over a msgbuf's bytes.
  *
  * Public: mimeio_out_new(), mimeio_out_error(), mimeio_from_new(),
- * mimeio_has_8bit(). Errors: a failed append makes every later write fail
- * and is kept for mimeio_out_error().
+ * mimeio_has_8bit(), mimeio_write(), mimeio_msgbuf_stream(). Errors: a
+ * failed append makes every later write fail and is kept for
+ * mimeio_out_error().
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mimeio.h"
 
@@ -239,4 +242,46 @@ mimeio_has_8bit(const void *p, size_t n)
 		if (c[i] & 0x80)
 			return true;
 	return false;
+}
+
+/* Writes o (without its own header fields: content_only) with CRLF line
+ * ends into out; 0, or an errno value. */
+int
+mimeio_write(GMimeObject *o, bool content_only, struct msgbuf *out)
+{
+	GMimeFormatOptions *fo = g_mime_format_options_new();
+	GMimeStream *os = mimeio_out_new(out);
+	GMimeStream *fs = g_mime_stream_filter_new(os);
+	GMimeFilter *f;
+	int e;
+
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	/* belt and braces: no bare LF may survive (preambles, raw parts) */
+	f = g_mime_filter_unix2dos_new(FALSE);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
+	g_object_unref(f);
+	if ((content_only ? g_mime_object_write_content_to_stream(o, fo, fs) :
+	    g_mime_object_write_to_stream(o, fo, fs)) < 0 ||
+	    g_mime_stream_flush(fs) < 0)
+		e = mimeio_out_error(os) ? mimeio_out_error(os) : EIO;
+	else
+		e = mimeio_out_error(os);
+	g_object_unref(fs);
+	g_object_unref(os);
+	g_mime_format_options_free(fo);
+	return e;
+}
+
+/* A stream over mb's bytes that outlives mb; NULL on failure. */
+GMimeStream *
+mimeio_msgbuf_stream(const struct msgbuf *mb)
+{
+	const char *mem = msgbuf_mem(mb);
+	int fd;
+
+	if (mem != NULL)
+		return g_mime_stream_mem_new_with_buffer(mem, msgbuf_len(mb));
+	if ((fd = dup(msgbuf_fd(mb))) == -1)
+		return NULL;
+	return g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)msgbuf_len(mb));
 }

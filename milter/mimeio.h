@@ -1,6 +1,7 @@
 /*
- * mimeio.h - GMime plumbing for mimeprep: a stream into a msgbuf and a
- * "From " armouring filter. Objects are plain GObjects: g_object_unref().
+ * mimeio.h - GMime plumbing for mimeprep: a stream into a msgbuf, a
+ * "From " armouring filter, CRLF serialization. Objects are plain
+ * GObjects: g_object_unref().
  */
 #ifndef SEGEL_MIMEIO_H
 #define SEGEL_MIMEIO_H
@@ -25,5 +26,13 @@ int mimeio_out_error(GMimeStream *);
 GMimeFilter *mimeio_from_new(void);
 
 bool mimeio_has_8bit(const void *, size_t);
+
+/* Writes o (without its own header fields when content_only) with CRLF
+ * line ends into out; 0, or an errno value. */
+int mimeio_write(GMimeObject *o, bool content_only, struct msgbuf *out);
+
+/* A new stream over mb's bytes that outlives mb (a copy in memory, or a
+ * duplicate descriptor of its spool file); NULL on failure. */
+GMimeStream *mimeio_msgbuf_stream(const struct msgbuf *mb);
 
 #endif

@@ -19,6 +19,7 @@
 #include <gmime/gmime.h>
 
 #include "footer.h"
+#include "mimefix.h"
 #include "mimeio.h"
 #include "mimeprep.h"
 
@@ -215,197 +216,6 @@ leaf_footer(GMimePart *part, const char *footer, struct sbuf *err)
 	return r;
 }
 
-/* ---- 8-bit outside the leaves' content ---- */
-
-/*
- * True for text a transport would change: 8-bit, a CR not before LF, or a
- * line of more than 900 octets (Postfix breaks lines at 998).
- */
-static bool
-text_needs_fixing(const char *s)
-{
-	size_t col = 0;
-
-	for (; *s != '\0'; s++) {
-		if ((*s & 0x80) || (*s == '\r' && s[1] != '\n'))
-			return true;
-		col = *s == '\n' ? 0 : col + 1;
-		if (col > 900)
-			return true;
-	}
-	return false;
-}
-
-/* A header name can only be printable ASCII: no encoding exists. */
-static bool
-name_is_clean(const char *n)
-{
-	if (n == NULL || *n == '\0')
-		return false;
-	for (; *n != '\0'; n++)
-		if (*n <= ' ' || *n > '~' || *n == ':')
-			return false;
-	return true;
-}
-
-/*
- * Raw header values a transport would change (a UTF-8 file name, an
- * unencoded Subject in a forwarded message, a stray CR, an overlong line)
- * are set again from their decoded value, so that GMime writes them folded,
- * with RFC 2047 / RFC 2231 encoding. A field with such a name is dropped.
- */
-static void
-headers_make_7bit(GMimeObject *o)
-{
-	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
-	GMimeHeader *h;
-	const char *raw;
-	char *value, *p;
-	int i;
-
-	for (i = 0; i < g_mime_header_list_get_count(hl); i++) {
-		h = g_mime_header_list_get_header_at(hl, i);
-		if (!name_is_clean(g_mime_header_get_name(h))) {
-			g_mime_header_list_remove_at(hl, i--);	/* no fix */
-			continue;
-		}
-		raw = g_mime_header_get_raw_value(h);
-		if (raw == NULL || !text_needs_fixing(raw))
-			continue;
-		value = g_strdup(g_mime_header_get_value(h));
-		for (p = value; p != NULL && *p != '\0'; p++)
-			if (*p == '\r' || *p == '\n')
-				*p = ' ';
-		g_mime_header_set_value(h, NULL, value ? value : "", "utf-8");
-		raw = g_mime_header_get_raw_value(h);
-		if (raw != NULL && text_needs_fixing(raw)) {
-			/* 8-bit where no encoding is allowed (a media type) */
-			g_free(value);
-			value = g_str_to_ascii(g_mime_header_get_value(h), "C");
-			g_mime_header_set_value(h, NULL, value, NULL);
-		}
-		g_free(value);
-	}
-}
-
-/* Nobody reads a preamble or epilogue: 8-bit there becomes '?', a stray
- * CR a space, and overlong lines are broken. */
-static char *
-text_make_7bit(const char *s)
-{
-	GString *c;
-	size_t col = 0;
-
-	if (s == NULL || !text_needs_fixing(s))
-		return NULL;
-	c = g_string_sized_new(strlen(s));
-	for (; *s != '\0'; s++) {
-		if (col >= 900 && *s != '\n' && *s != '\r') {
-			g_string_append(c, "\r\n");
-			col = 0;
-		}
-		if (*s & 0x80)
-			g_string_append_c(c, '?');
-		else if (*s == '\r' && s[1] != '\n')
-			g_string_append_c(c, ' ');
-		else
-			g_string_append_c(c, *s);
-		col = *s == '\n' ? 0 : col + 1;
-	}
-	return g_string_free(c, FALSE);
-}
-
-static void
-multipart_make_7bit(GMimeMultipart *mp)
-{
-	char *c;
-
-	if ((c = text_make_7bit(g_mime_multipart_get_prologue(mp))) != NULL)
-		g_mime_multipart_set_prologue(mp, c);
-	g_free(c);
-	if ((c = text_make_7bit(g_mime_multipart_get_epilogue(mp))) != NULL)
-		g_mime_multipart_set_epilogue(mp, c);
-	g_free(c);
-}
-
-/* ---- forwarded messages GMime cannot make 7-bit ---- */
-
-static int object_write(GMimeObject *, bool, struct msgbuf *);
-
-/* True when mb holds octets a transport would change: 8-bit, NUL, a CR
- * not before LF, a line over 998 octets. */
-static bool
-bytes_unsafe(const struct msgbuf *mb)
-{
-	unsigned char buf[65536];
-	size_t col = 0, i;
-	off_t off = 0;
-	ssize_t n;
-	int prev = 0;
-
-	while ((n = msgbuf_pread(mb, buf, sizeof(buf), off)) > 0) {
-		for (i = 0; i < (size_t)n; i++) {
-			if (buf[i] == 0 || buf[i] > 0x7f ||
-			    (prev == '\r' && buf[i] != '\n'))
-				return true;
-			col = buf[i] == '\n' ? 0 : col + 1;
-			if (col > 998)
-				return true;
-			prev = buf[i];
-		}
-		off += n;
-	}
-	return prev == '\r';
-}
-
-/* A stream over mb's bytes that outlives mb; NULL on failure. */
-static GMimeStream *
-msgbuf_stream(const struct msgbuf *mb)
-{
-	const char *mem = msgbuf_mem(mb);
-	int fd;
-
-	if (mem != NULL)
-		return g_mime_stream_mem_new_with_buffer(mem, msgbuf_len(mb));
-	if ((fd = dup(msgbuf_fd(mb))) == -1)
-		return NULL;
-	return g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)msgbuf_len(mb));
-}
-
-/*
- * A forwarded message that is still unsafe once prepared (malformed inside,
- * e.g. a stray CR that GMime reads as the end of a header) is carried as a
- * base64 attachment "forwarded.eml" instead, so that the signature survives
- * the trip. NULL when o is fine (or cannot be replaced).
- */
-static GMimeObject *
-message_fallback(GMimeObject *o)
-{
-	struct msgbuf *mb = msgbuf_new(1 << 20, NULL);
-	GMimeStream *s = NULL;
-	GMimeDataWrapper *w;
-	GMimePart *part = NULL;
-
-	if (object_write(o, false, mb) != 0 || !bytes_unsafe(mb))
-		goto out;
-	msgbuf_reset(mb);
-	if (object_write(o, true, mb) != 0 || (s = msgbuf_stream(mb)) == NULL)
-		goto out;
-	part = g_mime_part_new_with_type("application", "octet-stream");
-	w = g_mime_data_wrapper_new_with_stream(s,
-	    GMIME_CONTENT_ENCODING_DEFAULT);
-	g_mime_part_set_content(part, w);
-	g_object_unref(w);
-	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
-	g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
-	g_mime_part_set_filename(part, "forwarded.eml");
- out:
-	if (s != NULL)
-		g_object_unref(s);
-	msgbuf_free(mb);
-	return part != NULL ? GMIME_OBJECT(part) : NULL;
-}
-
 /* ---- the walk ---- */
 
 static int prep_object(GMimeObject *, const char *, bool, struct sbuf *);
@@ -459,7 +269,7 @@ prep_child(GMimeMultipart *mp, int i, const char *footer, bool visible,
 
 	if (prep_object(o, footer, visible, err) != 0)
 		return -1;
-	if (GMIME_IS_MESSAGE_PART(o) && (repl = message_fallback(o)) != NULL) {
+	if (GMIME_IS_MESSAGE_PART(o) && (repl = mimefix_message(o)) != NULL) {
 		g_object_unref(g_mime_multipart_replace(mp, i, repl));
 		g_object_unref(repl);
 	}
@@ -475,10 +285,10 @@ prep_object(GMimeObject *o, const char *footer, bool visible,
 
 	if (object_is_protected(o))
 		return 0;	/* kept byte for byte */
-	headers_make_7bit(o);
+	mimefix_headers(o);
 	if (GMIME_IS_MULTIPART(o)) {
 		drop_8bit_label(o);
-		multipart_make_7bit(GMIME_MULTIPART(o));
+		mimefix_multipart(GMIME_MULTIPART(o));
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(o));
 		for (i = 0; i < n; i++)
 			if (prep_child(GMIME_MULTIPART(o), i, footer, visible,
@@ -491,7 +301,7 @@ prep_object(GMimeObject *o, const char *footer, bool visible,
 		m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
 		if (m == NULL)
 			return 0;
-		headers_make_7bit(GMIME_OBJECT(m));
+		mimefix_headers(GMIME_OBJECT(m));
 		if (m->mime_part == NULL)
 			return 0;
 		/* a forwarded message is not ours to add a footer to */
@@ -560,35 +370,10 @@ input_stream(const char *headers, const struct msgbuf *body, off_t *fd_off)
 	return cat;
 }
 
-/* Writes o (without its own header fields: content_only) with CRLF line
- * ends into out; 0, or an errno value. */
-static int
-object_write(GMimeObject *o, bool content_only, struct msgbuf *out)
-{
-	GMimeFormatOptions *fo = g_mime_format_options_new();
-	GMimeStream *os = mimeio_out_new(out);
-	GMimeStream *fs = g_mime_stream_filter_new(os);
-	int e;
-
-	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-	/* belt and braces: no bare LF may survive (preambles, raw parts) */
-	filter_add(fs, g_mime_filter_unix2dos_new(FALSE));
-	if ((content_only ? g_mime_object_write_content_to_stream(o, fo, fs) :
-	    g_mime_object_write_to_stream(o, fo, fs)) < 0 ||
-	    g_mime_stream_flush(fs) < 0)
-		e = mimeio_out_error(os) ? mimeio_out_error(os) : EIO;
-	else
-		e = mimeio_out_error(os);
-	g_object_unref(fs);
-	g_object_unref(os);
-	g_mime_format_options_free(fo);
-	return e;
-}
-
 static int
 write_entity(GMimeObject *o, struct msgbuf *out, struct sbuf *err)
 {
-	int e = object_write(o, false, out);
+	int e = mimeio_write(o, false, out);
 
 	if (e != 0)
 		sbuf_printf(err, "cannot write the signed entity: %s",
