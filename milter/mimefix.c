@@ -44,6 +44,65 @@ name_is_clean(const char *n)
 	return true;
 }
 
+/* An RFC 2045 token of sane length (a parameter name). */
+static bool
+token_is_clean(const char *n)
+{
+	size_t len = strlen(n);
+
+	return len > 0 && len <= 64 && name_is_clean(n) &&
+	    strcspn(n, "()<>@,;:\\\"/[]?=") == len;
+}
+
+/*
+ * A Content-Type or Content-Disposition value rebuilt from its parsed form
+ * with only clean parameter names and quoted values, so that GMime's
+ * parameter encoder never sees a hostile name (it loops without end on
+ * some 8-bit ones). NULL for other fields. Caller g_free()s.
+ */
+static char *
+structured_clean(const char *field, const char *value)
+{
+	GMimeContentType *ct = NULL;
+	GMimeContentDisposition *cd = NULL;
+	GMimeParamList *pl;
+	GMimeParam *prm;
+	GString *s;
+	const char *v;
+	int i;
+
+	if (g_ascii_strcasecmp(field, "Content-Type") == 0) {
+		ct = g_mime_content_type_parse(NULL, value);
+		s = g_string_new(NULL);
+		g_string_printf(s, "%s/%s", g_mime_content_type_get_media_type(
+		    ct), g_mime_content_type_get_media_subtype(ct));
+		pl = g_mime_content_type_get_parameters(ct);
+	} else if (g_ascii_strcasecmp(field, "Content-Disposition") == 0) {
+		cd = g_mime_content_disposition_parse(NULL, value);
+		s = g_string_new(g_mime_content_disposition_get_disposition(cd));
+		pl = g_mime_content_disposition_get_parameters(cd);
+	} else
+		return NULL;
+	for (i = 0; i < g_mime_param_list_length(pl); i++) {
+		prm = g_mime_param_list_get_parameter_at(pl, i);
+		if (!token_is_clean(g_mime_param_get_name(prm)))
+			continue;
+		g_string_append_printf(s, "; %s=\"", g_mime_param_get_name(prm));
+		for (v = g_mime_param_get_value(prm); v && *v != '\0'; v++)
+			if (*v == '"' || *v == '\\')
+				g_string_append_c(s, '_');
+			else
+				g_string_append_c(s, *v == '\r' || *v == '\n' ?
+				    ' ' : *v);
+		g_string_append_c(s, '"');
+	}
+	if (ct != NULL)
+		g_object_unref(ct);
+	if (cd != NULL)
+		g_object_unref(cd);
+	return g_string_free(s, FALSE);
+}
+
 /*
  * Raw header values a transport would change (a UTF-8 file name, an
  * unencoded Subject in a forwarded message, a stray CR, an overlong line)
@@ -68,7 +127,10 @@ mimefix_headers(GMimeObject *o)
 		raw = g_mime_header_get_raw_value(h);
 		if (raw == NULL || !text_needs_fixing(raw))
 			continue;
-		value = g_strdup(g_mime_header_get_value(h));
+		value = structured_clean(g_mime_header_get_name(h),
+		    g_mime_header_get_value(h));
+		if (value == NULL)
+			value = g_strdup(g_mime_header_get_value(h));
 		for (p = value; p != NULL && *p != '\0'; p++)
 			if (*p == '\r' || *p == '\n')
 				*p = ' ';

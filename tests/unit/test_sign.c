@@ -236,6 +236,10 @@ static const struct sign_case cases[] = {
 	  "--X" CRLF "Content-Type: message/rfc822\rmax_non" CRLF CRLF
 	  "caf\xe9 " CRLF "--X--" CRLF, 1, 0, "forwarded.eml", false, ALICE,
 	  "caf\xe9 " CRLF CRLF },
+	/* GMime's parameter encoder looped without end on this name: */
+	{ "param_encode_loop", "Content-Type: text/html; charsetwwwwwwwwww"
+	  "wwwwwwwwwwwwwww\x8bwwwwwwwwwwwwwwwwwwwJwwww\xaewwwwww----=_sege"
+	  "\xc3\xa9<" CRLF, "<p>hi</p>" CRLF, 1, 1, NULL, false, ALICE, NULL },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
 	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
 	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
