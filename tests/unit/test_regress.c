@@ -18,6 +18,11 @@
  *   mime_crlf             a bare CR in a preamble or in a header field was
  *                         kept in the signed entity, and a NUL in a preamble
  *                         cut it (fixed in mimeprep): 7-bit CRLF now.
+ *   strict (only with SEGEL_REGRESS_STRICT=1): OPEN, minor - 8-bit kept in
+ *                         the delimiter lines of an 8-bit boundary (the
+ *                         header gets boundary*= RFC 2231, the body keeps
+ *                         the raw bytes), and 8-bit or a bare CR kept in
+ *                         malformed header lines of a message/rfc822 part.
  *
  * Run from the repository root (or set SEGEL_SRCDIR); needs the openssl
  * command for the test PKI (tests/fuzz/mkpki).
@@ -264,6 +269,15 @@ START_TEST(mime_crlf)
 }
 END_TEST
 
+START_TEST(mime_strict)
+{
+	static const char *names[] = { "fuzz_mime-strict-8bit-boundary",
+	    "fuzz_mime-strict-rfc822-8bit", "fuzz_mime-strict-rfc822-bare-cr" };
+
+	sign_7bit(names[_i]);
+}
+END_TEST
+
 /* ---- set-up ---- */
 
 static void *
@@ -323,6 +337,7 @@ main(void)
 {
 	Suite *s = suite_create("regress");
 	TCase *tc = tcase_create("fixed"), *open = tcase_create("open");
+	TCase *strict = tcase_create("strict");
 	SRunner *sr;
 	const char *e;
 	int nfail;
@@ -345,6 +360,11 @@ main(void)
 	tcase_set_timeout(open, 10);
 	tcase_add_test(open, mime_param_encode_oom);
 	suite_add_tcase(s, open);
+	if ((e = getenv("SEGEL_REGRESS_STRICT")) != NULL && strcmp(e, "1") == 0) {
+		tcase_set_timeout(strict, 30);
+		tcase_add_loop_test(strict, mime_strict, 0, 3);
+		suite_add_tcase(s, strict);
+	}
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	nfail = srunner_ntests_failed(sr);
