@@ -146,6 +146,17 @@ mimefix_headers(GMimeObject *o)
 	}
 }
 
+/* RFC 2046 bchars, 1 to 70 of them, not ending in a space. */
+static bool
+boundary_is_clean(const char *b)
+{
+	size_t len = strlen(b);
+
+	return len > 0 && len <= 70 && b[len - 1] != ' ' &&
+	    strspn(b, "0123456789abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=? ") == len;
+}
+
 /* Nobody reads a preamble or epilogue: 8-bit there becomes '?', a stray
  * CR a space, and overlong lines are broken. */
 static char *
@@ -176,7 +187,11 @@ text_make_7bit(const char *s)
 void
 mimefix_multipart(GMimeMultipart *mp)
 {
+	const char *b = g_mime_multipart_get_boundary(mp);
 	char *c;
+
+	if (b != NULL && !boundary_is_clean(b))
+		g_mime_multipart_set_boundary(mp, NULL);	/* a new one */
 
 	if ((c = text_make_7bit(g_mime_multipart_get_prologue(mp))) != NULL)
 		g_mime_multipart_set_prologue(mp, c);

@@ -13,7 +13,8 @@
  * refolded); fields whose name is not printable ASCII are dropped. */
 void mimefix_headers(GMimeObject *o);
 
-/* 8-bit, stray CRs and overlong lines in mp's preamble and epilogue. */
+/* 8-bit, stray CRs and overlong lines in mp's preamble and epilogue; a
+ * boundary that is not RFC 2046 bchars is replaced by a new one. */
 void mimefix_multipart(GMimeMultipart *mp);
 
 /* For a prepared message/rfc822 part still unsafe (malformed inside): a

@@ -387,7 +387,7 @@ mimeprep_entity(const char *content_headers, const struct msgbuf *body,
 {
 	GMimeStream *in;
 	GMimeParser *parser = NULL;
-	GMimeObject *top = NULL;
+	GMimeObject *top = NULL, *repl;
 	char *foot = NULL;
 	off_t fd_off = -1;
 	int r = -1;
@@ -406,8 +406,13 @@ mimeprep_entity(const char *content_headers, const struct msgbuf *body,
 		sbuf_adds(err, "cannot parse the message content as MIME");
 		goto out;
 	}
-	if (prep_object(top, foot, true, err) != 0 ||
-	    write_entity(top, out, err) != 0)
+	if (prep_object(top, foot, true, err) != 0)
+		goto out;
+	if (GMIME_IS_MESSAGE_PART(top) && (repl = mimefix_message(top)) != NULL) {
+		g_object_unref(top);
+		top = repl;
+	}
+	if (write_entity(top, out, err) != 0)
 		goto out;
 	r = 0;
  out:

@@ -240,6 +240,11 @@ static const struct sign_case cases[] = {
 	{ "param_encode_loop", "Content-Type: text/html; charsetwwwwwwwwww"
 	  "wwwwwwwwwwwwwww\x8bwwwwwwwwwwwwwwwwwwwJwwww\xaewwwwww----=_sege"
 	  "\xc3\xa9<" CRLF, "<p>hi</p>" CRLF, 1, 1, NULL, false, ALICE, NULL },
+	/* invalid (8-bit) boundary: GMime finds no part, all is preamble */
+	{ "8bit_boundary", "Content-Type: multipart/mixed; boundary="
+	  "\"\xea\xeaM\"" CRLF, "--\xea\xeaM" CRLF "Content-Type: text/plain; "
+	  "charset=utf-8" CRLF CRLF "isi \xc3\xa9" CRLF "--\xea\xeaM--" CRLF,
+	  0, 0, NULL, false, ALICE, NULL },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
 	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
 	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
