@@ -19,16 +19,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "conf.h"
+#include "diag.h"
 #include "mimeprep.h"
 #include "msgbuf.h"
+#include "pki.h"
 #include "smime_sign.h"
 #include "util.h"
+#include "verify.h"
 
 #define FOOTER	"Dokumen ini ditandatangani secara elektronik \xe2\x80\x94 " \
 		"BSrE \xe2\x9c\x93 <&>"
@@ -40,6 +45,7 @@
 
 static char pkidir[] = "/tmp/segel-test-sign.XXXXXX";
 static const char *srcdir = ".";
+static struct pki *pki;		/* for segel's own verifier */
 
 static char *
 P(const char *rel)
@@ -679,6 +685,32 @@ judge_one_content_type(const char *name, const GByteArray *p1)
 	ck_assert_msg(n == 1, "%s: %d Content-Type fields in part 1", name, n);
 }
 
+/* segel's own verifier (verify.c) passes what segel signs. */
+static void
+judge_own_verifier(const struct sign_case *c, const struct signed_msg *m)
+{
+	struct msgbuf *body = msgbuf_new(1 << 20, NULL);
+	struct verify_result res;
+	GString *h = g_string_new("Content-Type: ");
+	const char *p;
+
+	for (p = m->ct; *p != '\0'; p++)
+		if (*p == '\n')
+			g_string_append(h, "\r\n");
+		else
+			g_string_append_c(h, *p);
+	g_string_append(h, "\r\n");
+	ck_assert_int_eq(msgbuf_append(body, m->body->data, m->body->len), 0);
+	ck_assert_int_eq(smime_verify(pki, h->str, body, c->signer, time(NULL),
+	    &res), 0);
+	ck_assert_msg(res.result == AR_PASS, "%s: own verifier says %d (%s)",
+	    c->name, res.result, res.comment ? res.comment : "");
+	ck_assert_str_eq(res.identifier, c->signer);
+	verify_result_free(&res);
+	msgbuf_free(body);
+	g_string_free(h, TRUE);
+}
+
 START_TEST(sign_table)
 {
 	const struct sign_case *c = &cases[_i];
@@ -699,6 +731,7 @@ START_TEST(sign_table)
 	path = write_message(c->name, &m);
 	ck_assert_msg(openssl_verify(path) == 0, "%s: openssl cms -verify "
 	    "failed, see %s.verify", c->name, path);
+	judge_own_verifier(c, &m);
 	free(path);
 	g_byte_array_unref(p1);
 	signed_msg_free(&m);
@@ -971,6 +1004,26 @@ gen_pki(void)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+static struct pki *
+load_pki(void)
+{
+	struct conf cf;
+	struct diag d;
+	struct pki *p;
+
+	memset(&cf, 0, sizeof(cf));
+	cf.path = (char *)"test_sign";
+	cf.trust_file = xstrdup(P("trust.pem"));
+	cf.crl_dir = xstrdup(P("crl"));
+	diag_init(&d);
+	p = pki_load(&cf, &d);
+	diag_print(&d, stderr);
+	diag_free(&d);
+	free(cf.trust_file);
+	free(cf.crl_dir);
+	return p;
+}
+
 int
 main(void)
 {
@@ -987,6 +1040,10 @@ main(void)
 		return 1;
 	}
 	g_mime_init();
+	if ((pki = load_pki()) == NULL) {
+		fprintf(stderr, "test_sign: cannot load %s\n", P("trust.pem"));
+		return 1;
+	}
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, sign_table, 0,
 	    sizeof(cases) / sizeof(cases[0]));
@@ -1005,6 +1062,7 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	pki_free(pki);
 	g_mime_shutdown();
 	if (getenv("KEEP") == NULL) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", pkidir);
