@@ -245,7 +245,7 @@ audit_case() {
 	c=$(code)
 	sleep 1
 	if [[ $c == 4* ]] && alive && ! delivered "$1" 2 >/dev/null; then
-		pass "$1: signing tempfails, nothing delivered: $(last_reply | head -n 1); segel: $(grep -i 'audit' "$H/segel.log" | tail -n 1 | sed 's/.*\]: //')"
+		pass "$1: signing tempfails, nothing delivered: $(last_reply | head -n 1); segel: $(grep -i 'audit' "$H/segel.log" | tail -n 1 | grep -o 'action=.*' | sed 's/ ms=[0-9]*$//')"
 	else
 		fail "$1" "want 4xx, nothing delivered, daemon alive; got '$(last_reply | head -n 1)', delivered=$(delivered "$1" 1 >/dev/null && echo yes || echo no), alive=$(alive && echo yes || echo no)"
 	fi
