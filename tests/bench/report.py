@@ -19,11 +19,17 @@ w = out.append
 
 NAMES = {
     "none": "no milter (smtp-source -l)",
+    "null": "null milter (libmilter, does nothing)",
     "opendkim": "OpenDKIM signing, RSA-2048",
     "sign": "segel signing",
     "none-F": "no milter, partner-signed file (smtp-source -F)",
     "verify": "segel verifying (partner-signed file)",
-    "sign-tmpfs": "segel signing, audit log + archive on tmpfs",
+    "sign@disk": "segel signing, audit log + archive on disk (as above)",
+    "sign@tmpfs": "segel signing, audit log + archive on tmpfs",
+    "sign@audit-tmpfs": "segel signing, audit log on tmpfs, archive on disk",
+    "sign@archive-tmpfs": "segel signing, archive on tmpfs, audit log on disk",
+    "verify@disk": "segel verifying, audit log on disk (as above)",
+    "verify@tmpfs": "segel verifying, audit log on tmpfs",
 }
 
 
@@ -100,6 +106,7 @@ for k, label in (("date", "date"), ("commit", "commit"), ("cpu", "CPU"), ("nproc
     if k == "command":
         v = "`%s`" % v
     w("| %s | %s |" % (label, v))
+w("| milter sources differing from the commit | %s |" % (machine.get("dirty") or "none"))
 w("| load average at end | %s |" % end.get("load", ""))
 w("| duration of the run | %s s |" % end.get("seconds", ""))
 w("")
@@ -119,12 +126,14 @@ w("- **segel signing**: From `alice@tanjungpinangkota.go.id` on the inbound port
 w("- **segel verifying**: a message signed beforehand by the partner `sari@kepriprov.go.id` "
   "(`openssl cms -sign -binary`, RSA-2048, chain included) sent with `smtp-source -F` to "
   "`bob@tanjungpinangkota.go.id`; its baseline is *no milter* with the same files and loader.")
+w("- **null milter**: tests/bench/nullmilter.c, a libmilter milter that asks for every event "
+  "segel asks for and answers *continue* to each: the cost of the milter protocol and "
+  "libmilter's thread-per-connection model alone.")
 w("- **OpenDKIM** %s from Debian: mode s, RSA-2048 key, relaxed/simple, signing every message, "
   "unix socket." % machine.get("opendkim", ""))
 w("- msg/s: messages divided by the time from starting `smtp-source` to the modification time "
   "of the last file the sink wrote. CPU/msg: the milter process's utime+stime "
-  "(/proc/PID/stat, all threads) over the run, divided by the messages. Machine CPU/msg: "
-  "busy time of all CPUs (/proc/stat) per message: Postfix, loader, sink and milter together.")
+  "(/proc/PID/stat, all threads) over the run, divided by the messages.")
 w("- segel `ms=`: segel's own log line per message; it is the time from the milter's MAIL FROM "
   "callback (the message context is created) to the end of the end-of-message callback "
   "(decision made, modifications handed to libmilter). It includes waiting for Postfix to "
@@ -135,14 +144,14 @@ w("")
 w("### Throughput (smtp-source)")
 w("")
 w("| case | size | msg/s (median) | range | × no milter | × OpenDKIM | milter CPU/msg, ms | "
-  "machine CPU/msg, ms | segel ms= p50 / p99 | check |")
-w("|---|---|---|---|---|---|---|---|---|---|")
+  "segel ms= p50 / p99 | check |")
+w("|---|---|---|---|---|---|---|---|---|")
 sizes = sorted({s for (_, s) in tput}, key=int)
 for size in sizes:
     base = med("none", size, "mps")
     baseF = med("none-F", size, "mps")
     odk = med("opendkim", size, "mps")
-    for case in ("none", "opendkim", "sign", "none-F", "verify", "sign-tmpfs"):
+    for case in ("none", "null", "opendkim", "sign", "none-F", "verify"):
         if (case, size) not in tput:
             continue
         mps = med(case, size, "mps")
@@ -166,15 +175,41 @@ for size in sizes:
             if p50:
                 mp = "%d / %d" % (statistics.median(p50), statistics.median(p99))
         cpu = med(case, size, "cpu_ms") if case not in ("none", "none-F") else None
-        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             NAMES.get(case, case), kb(size), f(mps), spread(case, size),
             f(ratio(mps, b), 2) if case not in ("none", "none-F") else "1",
-            f(ratio(mps, odk), 2) if case in ("sign", "sign-tmpfs") else "",
-            f(cpu, 2), f(med(case, size, "sys_ms"), 2), mp, chk))
+            f(ratio(mps, odk), 2) if case == "sign" else "",
+            f(cpu, 2), mp, chk))
 w("")
 st = [x["steal"] for v in tput.values() for x in v]
 if st:
     w("CPU time stolen by the hypervisor during the throughput runs: %.1f s in total." % sum(st))
+    w("")
+
+diag = [c for c in NAMES if "@" in c and (c, "10240") in tput]
+if diag:
+    w("### Diagnostics: what the audit log's and the archive's fsyncs cost")
+    w("")
+    w("The same signing and verifying, %s messages of 10 KB, 2 rounds interleaved, with "
+      "segel's audit log and/or archive moved to tmpfs (/dev/shm: write and fsync cost "
+      "almost nothing there). Not a configuration to run: it shows how much of the gap to no "
+      "milter is the durable writes. Both are fsync'ed per message: the archive copy "
+      "(file, then its folder) and the audit record, which is written under a process-wide "
+      "mutex and flock, so its fsyncs are serialized across all sessions."
+      % machine.get("diag_messages", ""))
+    w("")
+    w("| case | msg/s (median) | range | × same case on disk | segel CPU/msg, ms | segel ms= p50 / p99 |")
+    w("|---|---|---|---|---|---|")
+    for case in diag:
+        mps = med(case, "10240", "mps")
+        ref = med(case.split("@")[0] + "@disk", "10240", "mps")
+        rows = tput[(case, "10240")]
+        p50 = [int(x["ms_p50"]) for x in rows if x["ms_p50"]]
+        p99 = [int(x["ms_p99"]) for x in rows if x["ms_p99"]]
+        w("| %s | %s | %s | %s | %s | %s |" % (
+            NAMES[case], f(mps), spread(case, "10240"), f(ratio(mps, ref), 2),
+            f(med(case, "10240", "cpu_ms"), 2),
+            "%d / %d" % (statistics.median(p50), statistics.median(p99)) if p50 else "–"))
     w("")
 
 # ------------------------------------------------------------ crypto
@@ -200,11 +235,12 @@ for k, label in LOOPN.items():
     if v is not None:
         w("| %s | %.3f | %s |" % (label, v, f(v / rsa_sign_ms, 2) if rsa_sign_ms else ""))
 for case, size in (("sign", "10240"), ("sign", "102400"), ("verify", "10240"), ("verify", "102400"),
-                   ("opendkim", "10240"), ("opendkim", "102400")):
+                   ("opendkim", "10240"), ("opendkim", "102400"), ("null", "10240"), ("null", "102400")):
     v = med(case, size, "cpu_ms")
     if v is not None:
         lab = {"sign": "segel-milter daemon, signing", "verify": "segel-milter daemon, verifying",
-               "opendkim": "OpenDKIM daemon, signing"}[case]
+               "opendkim": "OpenDKIM daemon, signing",
+               "null": "null milter (libmilter, no work)"}[case]
         w("| %s, %s, under load (CPU/msg from /proc) | %.3f | %s |" % (lab, kb(size), v, f(v / rsa_sign_ms, 2) if rsa_sign_ms else ""))
 w("")
 
@@ -260,8 +296,13 @@ if mem:
       "then ends them together (10 KB messages)." % (
           machine.get("big", "50000000"), (mem.get("sign50") or {}).get("bytes", "?")))
     w("")
-    w("| case | VmHWM, MB | idle after start, MB | wall, s | segel CPU, s | result |")
-    w("|---|---|---|---|---|---|")
+    w("VmHWM counts every resident page: anonymous memory (heap, stacks) and mapped file "
+      "pages (page cache that the process maps, e.g. an mmap of the spooled message). "
+      "RssAnon and RssFile peaks are sampled every 50 ms during the case (a sample can "
+      "miss a short peak).")
+    w("")
+    w("| case | VmHWM, MB | RssAnon peak, MB | RssFile peak, MB | idle after start, MB | wall, s | segel CPU, s | result |")
+    w("|---|---|---|---|---|---|---|---|")
     ML = {"sign50": "signing the 50 MB attachment", "verify50": "verifying the 50 MB attachment",
           "conc100": "100 concurrent sessions, signing", "conc100v": "100 concurrent sessions, verifying"}
     for k in ("sign50", "verify50", "conc100", "conc100v"):
@@ -271,8 +312,10 @@ if mem:
         res = r.get("check", "")
         if r.get("rc") not in ("0", None):
             res += " (sender exit %s)" % r["rc"]
-        w("| %s | %s | %s | %s | %.2f | %s |" % (
-            ML[k], f(int(r["hwm_kb"] or 0) / 1024.0), f(int(r["idle_hwm_kb"] or 0) / 1024.0),
+        w("| %s | %s | %s | %s | %s | %s | %.2f | %s |" % (
+            ML[k], f(int(r["hwm_kb"] or 0) / 1024.0),
+            f(int(r.get("anon_peak_kb") or 0) / 1024.0), f(int(r.get("file_peak_kb") or 0) / 1024.0),
+            f(int(r["idle_hwm_kb"] or 0) / 1024.0),
             r.get("wall"), int(r["pcpu_ticks"]) / float(r["tck"]), res))
     w("")
 
@@ -325,6 +368,14 @@ for r in by("perf"):
     w(r.get("dso", "").rstrip())
     w("```")
     w("")
+    if r.get("sys"):
+        w("Kernel entry points, inclusive (share of all of segel's samples spent in each "
+          "system call or interrupt, including what the kernel did on its behalf):")
+        w("")
+        w("```")
+        w(r["sys"].rstrip())
+        w("```")
+        w("")
     w("Top symbols (self; libcrypto's assembler routines have no symbol names in Debian's build "
       "and show as addresses):")
     w("")
@@ -336,7 +387,7 @@ for r in by("callgrind"):
     if r.get("status"):
         w("callgrind: %s" % r["status"])
         continue
-    w("### callgrind on `tests/bench/loop %s` (10 KB, 21 calls incl. warm-up), instructions" % r["case"])
+    w("### callgrind on `tests/bench/loop %s` (21 calls incl. the warm-up; start-up included), instructions" % r["case"])
     w("")
     w("Inclusive:")
     w("")
