@@ -86,6 +86,8 @@ text_to_utf8(GByteArray *text, const char *cs)
 	gsize outlen = 0;
 	gchar *utf8;
 
+	if (text->len == 0)
+		return true;	/* (and data may be NULL) */
 	utf8 = g_convert((const char *)text->data, (gssize)text->len,
 	    "UTF-8", g_mime_charset_iconv_name(cs), NULL, &outlen, NULL);
 	if (utf8 == NULL)

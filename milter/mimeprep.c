@@ -171,6 +171,8 @@ wide_to_utf8(GMimePart *part, GByteArray *text, const char *cs)
 	gsize len = 0, i, j;
 	gchar *u;
 
+	if (text->len == 0)
+		return;
 	u = g_convert((const char *)text->data, (gssize)text->len, "UTF-8",
 	    g_mime_charset_iconv_name(cs), NULL, &len, NULL);
 	if (u == NULL)

@@ -254,6 +254,8 @@ static const struct sign_case cases[] = {
 	{ "toplevel_malformed_forward", "Content-Type: message/rfc822" CRLF,
 	  "Su\x86\x86" "bject`\xe7 x" CRLF "Content-Type: text/plain" CRLF CRLF
 	  "inner \xe9" CRLF, 0, 0, NULL, false, ALICE, NULL },
+	{ "empty_latin1", "Content-Type: text/plain; charset=iso-8859-1" CRLF,
+	  "", 1, 0, NULL, false, ALICE, NULL },
 	{ "base64_one_line", "Content-Type: multipart/mixed; boundary=\"B\""
 	  CRLF, NULL, 1, 0, "one.bin", false, ALICE, NULL },
 	{ "large_spooled", NULL, NULL, 1, 0, "doc.pdf", true, ALICE, NULL },
