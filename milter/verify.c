@@ -15,6 +15,8 @@
 #include <sys/mman.h>
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -93,6 +95,22 @@ raw_close(struct raw *r)
 	r->map = NULL;
 }
 
+#define RAW_DROP_STEP (1u << 20)
+
+/* Releases the mapped pages wholly inside [from, to) from RSS: the mapping
+ * is a read-only private file mapping, pages touched again refault from the
+ * page cache. */
+static void
+raw_drop(const char *from, const char *to)
+{
+	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)from + ps - 1) & ~(ps - 1);
+	uintptr_t b = (uintptr_t)to & ~(ps - 1);
+
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 /* A "--boundary" line: only LWSP may follow, or "--" for the last one. */
 static int
 raw_delim(const char *l, size_t n, const char *b, size_t bl)
@@ -116,9 +134,9 @@ raw_delim(const char *l, size_t n, const char *b, size_t bl)
  */
 static int
 raw_child(const char *p, size_t n, const char *b, int idx, size_t *off,
-    size_t *len)
+    size_t *len, int mapped)
 {
-	size_t i = 0, le, start = 0, end, bl = strlen(b);
+	size_t i = 0, le, start = 0, end, bl = strlen(b), dropped = 0;
 	const char *eol;
 	int k = -1, d;
 
@@ -144,6 +162,10 @@ raw_child(const char *p, size_t n, const char *b, int idx, size_t *off,
 			start = i + le;
 		}
 		i += le;
+		if (mapped && i - dropped >= RAW_DROP_STEP) {
+			raw_drop(p + dropped, p + i);
+			dropped = i;
+		}
 	}
 	return -1;
 }
@@ -169,19 +191,115 @@ raw_body(const char *p, size_t n, size_t *off)
 	return -1;
 }
 
+struct mapbio {
+	const char *p;
+	size_t n, pos, dropped;
+};
+
+static int
+mapbio_read(BIO *bio, char *out, int len)
+{
+	struct mapbio *m = BIO_get_data(bio);
+	size_t k = m->n - m->pos;
+
+	if (len <= 0)
+		return 0;
+	if (k > (size_t)len)
+		k = (size_t)len;
+	memcpy(out, m->p + m->pos, k);
+	m->pos += k;
+	if (m->pos - m->dropped >= RAW_DROP_STEP) {
+		raw_drop(m->p + m->dropped, m->p + m->pos);
+		m->dropped = m->pos;
+	}
+	return (int)k;
+}
+
+static long
+mapbio_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+	struct mapbio *m = BIO_get_data(bio);
+
+	(void)num, (void)ptr;
+	switch (cmd) {
+	case BIO_CTRL_RESET:
+		m->pos = m->dropped = 0;
+		return 1;
+	case BIO_CTRL_EOF:
+		return m->pos >= m->n;
+	case BIO_CTRL_PENDING:
+		return (long)(m->n - m->pos);
+	case BIO_CTRL_FLUSH:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+mapbio_destroy(BIO *bio)
+{
+	free(BIO_get_data(bio));
+	BIO_set_data(bio, NULL);
+	return 1;
+}
+
+static BIO_METHOD *mapbio_meth;
+
+static void
+mapbio_init_once(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() |
+	    BIO_TYPE_SOURCE_SINK, "segel mapping");
+
+	if (m != NULL && (BIO_meth_set_read(m, mapbio_read) != 1 ||
+	    BIO_meth_set_ctrl(m, mapbio_ctrl) != 1 ||
+	    BIO_meth_set_destroy(m, mapbio_destroy) != 1)) {
+		BIO_meth_free(m);
+		m = NULL;
+	}
+	mapbio_meth = m;
+}
+
+/* A read BIO over mapped bytes that releases what it has handed out. */
+static BIO *
+mapbio_new(const char *p, size_t n)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct mapbio *m;
+	BIO *bio;
+
+	pthread_once(&once, mapbio_init_once);
+	if (mapbio_meth == NULL || (bio = BIO_new(mapbio_meth)) == NULL)
+		return NULL;
+	m = xcalloc(1, sizeof(*m));
+	m->p = p;
+	m->n = n;
+	BIO_set_data(bio, m);
+	BIO_set_init(bio, 1);
+	return bio;
+}
+
 /* A BIO over the bytes with every bare LF made CRLF (copied only then). */
 static BIO *
-canon_bio(const char *p, size_t n, char **copy)
+canon_bio(const char *p, size_t n, char **copy, int mapped)
 {
-	size_t i, j, lfs = 0;
+	size_t i, j, lfs = 0, dropped = 0;
 	char *q;
 
 	*copy = NULL;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
 			lfs++;
+		if (mapped && i - dropped >= RAW_DROP_STEP) {
+			raw_drop(p + dropped, p + i);
+			dropped = i;
+		}
+	}
 	if (n + lfs > INT_MAX)
 		return NULL;
+	if (lfs == 0 && mapped && n > 0)
+		return mapbio_new(p, n);
 	if (lfs == 0)
 		return BIO_new_mem_buf(n ? p : "", (int)n);
 	q = xmalloc(n + lfs);
@@ -432,14 +550,14 @@ signed_bytes(const struct raw *raw, GMimeObject *top, const struct loc *l,
 	*n = raw->n;
 	if (l->nested) {
 		b = g_mime_multipart_get_boundary(GMIME_MULTIPART(top));
-		if (b == NULL || raw_child(*p, *n, b, 0, &off, &len) != 0 ||
+		if (b == NULL || raw_child(*p, *n, b, 0, &off, &len, raw->map != NULL) != 0 ||
 		    raw_body(*p + off, len, &boff) != 0)
 			return -1;
 		*p += off + boff;
 		*n = len - boff;
 	}
 	b = g_mime_multipart_get_boundary(GMIME_MULTIPART(l->obj));
-	if (b == NULL || raw_child(*p, *n, b, 0, &off, &len) != 0)
+	if (b == NULL || raw_child(*p, *n, b, 0, &off, &len, raw->map != NULL) != 0)
 		return -1;
 	*p += off;
 	*n = len;
@@ -483,7 +601,7 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 		verify_cms_result(res, AR_NEUTRAL, "multipart/signed boundaries not found");
 		goto out;
 	}
-	if ((bio = canon_bio(p, n, &copy)) == NULL) {
+	if ((bio = canon_bio(p, n, &copy, raw->map != NULL)) == NULL) {
 		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
 		goto out;
 	}
