@@ -71,7 +71,7 @@ DEB_PKGS = build-essential pkg-config libmilter-dev libssl-dev libgmime-3.0-dev 
 	libconfig-dev check miltertest postfix swaks sasl2-bin libsasl2-modules \
 	openssl gpgsm python3 python3-cryptography faketime libfaketime clang \
 	libclang-rt-14-dev valgrind opendkim opendkim-tools util-linux procps \
-	iproute2 ca-certificates chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng sendmail-cf m4 python3-authres
+	iproute2 ca-certificates chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng sendmail-cf m4 python3-authres linux-perf
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
