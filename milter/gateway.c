@@ -338,7 +338,9 @@ gateway_eom(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 		from = addr_normalize(m->from_value);
 	if (rt->store != NULL && addr_in_domain(from, c->domain))
 		st = certstore_lookup(rt->store, from, time(NULL), &e);
-	policy_sign(c, f, m->from_value, m->n_from,
+	/* Already protected only when unambiguous: with two Content-Type
+	 * fields the mail is signed rather than passed on unsigned. */
+	policy_sign(c, f, m->from_value, m->n_from, m->n_content_type == 1 &&
 	    smime_is_protected(m->content_type), st, &d);
 	free(from);
 	if (d.action != SIGN_NO)

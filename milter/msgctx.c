@@ -115,8 +115,11 @@ msgctx_header(struct msgctx *m, const struct conf *c, const char *name,
 		m->content_refs[m->n_content_refs].name = xstrdup(name);
 		m->content_refs[m->n_content_refs].index = idx;
 		m->n_content_refs++;
-		if (strcasecmp(name, "Content-Type") == 0)
-			set_once(&m->content_type, value);
+		if (strcasecmp(name, "Content-Type") == 0) {
+			free(m->content_type);
+			m->content_type = xstrdup(value);
+			m->n_content_type++;
+		}
 	} else if (strcasecmp(name, "From") == 0) {
 		m->n_from++;
 		set_once(&m->from_value, value);

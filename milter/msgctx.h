@@ -30,7 +30,9 @@ struct msgctx {
 	struct sbuf headers;	/* "Name: value\r\n" lines, as received */
 	size_t n_headers;
 	struct sbuf content_headers;	/* the Content-* lines only */
-	char *content_type;	/* top-level Content-Type value, or NULL */
+	char *content_type;	/* the last top-level Content-Type (as GMime
+				   reads it), or NULL */
+	size_t n_content_type;
 	struct hdr_ref *content_refs;	/* Content-* headers, to delete */
 	size_t n_content_refs;
 	int *ar_ours;		/* indexes of A-R fields with our id */
