@@ -17,6 +17,21 @@ fuzz_pki_dir(void)
 	return d != NULL && *d != '\0' ? d : "build/fuzz/pki";
 }
 
+char *
+fuzz_tmpdir(const char *name)
+{
+	const char *base = getenv("FUZZ_TMPDIR");
+	char *d;
+
+	d = xasprintf("%s/segel-fuzz-%s.XXXXXX",
+	    base != NULL && *base != '\0' ? base : "/tmp", name);
+	if (mkdtemp(d) == NULL) {
+		perror(d);
+		abort();
+	}
+	return d;
+}
+
 const char *
 fuzz_pki_path(const char *name)
 {

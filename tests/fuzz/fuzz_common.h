@@ -11,6 +11,13 @@
 
 /* The build PKI folder: $SEGEL_FUZZ_PKI, else build/fuzz/pki. */
 const char *fuzz_pki_dir(void);
+/*
+ * A new private folder $FUZZ_TMPDIR/segel-fuzz-NAME.XXXXXX (default /tmp;
+ * the Makefile points it at build/fuzz/tmp so that runs killed by a finding
+ * leave nothing in /tmp). Aborts on failure. Caller frees.
+ */
+char *fuzz_tmpdir(const char *name);
+
 /* "DIR/NAME" in a static buffer (one of 4 rotating). */
 const char *fuzz_pki_path(const char *name);
 

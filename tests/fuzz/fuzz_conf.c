@@ -18,7 +18,7 @@
 #include "fuzz_common.h"
 #include "util.h"
 
-static char dir[] = "/tmp/segel-fuzz-conf.XXXXXX";
+static char *dir;
 static char *confpath;
 
 static void
@@ -56,8 +56,7 @@ cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	if (mkdtemp(dir) == NULL)
-		abort();
+	dir = fuzz_tmpdir("conf");
 	atexit(cleanup);
 	sub("crl");
 	sub("certs");

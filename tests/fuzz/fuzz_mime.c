@@ -31,7 +31,7 @@
 #define FOOTER "Dokumen ini ditandatangani secara elektronik \xe2\x80\x94 BSrE"
 
 static struct cert_entry signer;
-static char tmpdir[] = "/tmp/segel-fuzz-mime.XXXXXX";
+static char *tmpdir;
 static bool strict, gateway_form;
 
 static void *
@@ -69,8 +69,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	signer.chain = sk_X509_new_null();
 	signer.address = xstrdup("fuzz@example.org");
 	signer.status = CERT_OK;
-	if (mkdtemp(tmpdir) == NULL)
-		abort();
+	tmpdir = fuzz_tmpdir("mime");
 	atexit(cleanup);
 	strict = getenv("FUZZ_STRICT") == NULL ||
 	    strcmp(getenv("FUZZ_STRICT"), "0") != 0;

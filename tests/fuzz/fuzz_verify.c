@@ -29,7 +29,7 @@
 #define SERVID	"mail.tanjungpinangkota.go.id"
 
 static struct pki *pki;
-static char tmpdir[] = "/tmp/segel-fuzz-verify.XXXXXX";
+static char *tmpdir;
 static time_t now;
 
 static void
@@ -59,8 +59,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		    fuzz_pki_dir());
 		exit(1);
 	}
-	if (mkdtemp(tmpdir) == NULL)
-		abort();
+	tmpdir = fuzz_tmpdir("verify");
 	atexit(cleanup);
 	now = time(NULL);
 	return 0;
