@@ -3,6 +3,7 @@
  * limits.header_bytes and limits.message_size; passing one marks the
  * message MSG_TOO_BIG and stops storing, so memory stays bounded.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,7 +43,7 @@ msgctx_free(struct msgctx *m)
 	sbuf_free(&m->content_headers);
 	free(m->content_type);
 	refs_free(m->content_refs, m->n_content_refs);
-	refs_free(m->counts, m->n_counts);
+	refs_free(m->counts, m->cap_counts);
 	free(m->ar_ours);
 	free(m->from_value);
 	free(m->message_id);
@@ -51,19 +52,52 @@ msgctx_free(struct msgctx *m)
 	free(m);
 }
 
-/* The 1-based index of this occurrence of name among headers so named. */
+static size_t
+name_hash(const char *name)
+{
+	size_t h = 2166136261u;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*name)) * 16777619u;
+	return h;
+}
+
+static void
+counts_grow(struct msgctx *m)
+{
+	struct hdr_ref *old = m->counts;
+	size_t oldcap = m->cap_counts, i, j;
+
+	m->cap_counts = oldcap ? oldcap * 2 : 64;
+	m->counts = xcalloc(m->cap_counts, sizeof(*m->counts));
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].name == NULL)
+			continue;
+		j = name_hash(old[i].name) & (m->cap_counts - 1);
+		while (m->counts[j].name != NULL)
+			j = (j + 1) & (m->cap_counts - 1);
+		m->counts[j] = old[i];
+	}
+	free(old);
+}
+
+/*
+ * The 1-based index of this occurrence of name among headers so named.
+ * Hashed, so that thousands of distinct names cost linear time.
+ */
 static int
 count_name(struct msgctx *m, const char *name)
 {
-	size_t i;
+	size_t j;
 
-	for (i = 0; i < m->n_counts; i++)
-		if (strcasecmp(m->counts[i].name, name) == 0)
-			return ++m->counts[i].index;
-	m->counts = xreallocarray(m->counts, m->n_counts + 1,
-	    sizeof(*m->counts));
-	m->counts[m->n_counts].name = xstrdup(name);
-	m->counts[m->n_counts].index = 1;
+	if (2 * (m->n_counts + 1) > m->cap_counts)
+		counts_grow(m);
+	j = name_hash(name) & (m->cap_counts - 1);
+	for (; m->counts[j].name != NULL; j = (j + 1) & (m->cap_counts - 1))
+		if (strcasecmp(m->counts[j].name, name) == 0)
+			return ++m->counts[j].index;
+	m->counts[j].name = xstrdup(name);
+	m->counts[j].index = 1;
 	m->n_counts++;
 	return 1;
 }

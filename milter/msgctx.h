@@ -44,9 +44,10 @@ struct msgctx {
 	struct msgbuf *body;
 	enum msg_state state;
 	struct timespec t0;
-	/* per-name header counters for hdr_ref indexes */
+	/* per-name header counters for hdr_ref indexes: an open-addressing
+	 * hash table keyed by the case-folded name (cap is a power of 2) */
 	struct hdr_ref *counts;
-	size_t n_counts;
+	size_t n_counts, cap_counts;
 };
 
 struct msgctx *msgctx_new(const struct conf *);
