@@ -90,11 +90,11 @@ check-unit: all
 # end-to-end suite runs the sanitized daemon too when SANITIZE_E2E=1.
 check-sanitize: deps
 	$(MAKE) SANITIZE=1 all
-	BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
+	BUILD=build/asan CK_TIMEOUT_MULTIPLIER=10 ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  tests/run-all unit
-	BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
+	BUILD=build/asan CK_TIMEOUT_MULTIPLIER=10 ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  tests/run-all milter
