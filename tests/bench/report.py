@@ -406,4 +406,10 @@ notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
 if os.path.exists(notes):
     w(open(notes).read().rstrip())
     w("")
+# The fuzzing figures (tests/fuzz/RESULTS.md) belong in BENCHMARKS.md too.
+fuzz = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz",
+                    "RESULTS.md")
+if os.path.exists(fuzz):
+    w(open(fuzz).read().rstrip())
+    w("")
 sys.stdout.write("\n".join(out) + "\n")
