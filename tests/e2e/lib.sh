@@ -40,6 +40,8 @@
 #                            signature" too)
 #   Both judges take a sink file or a message file, and leave their output in
 #   $H/last.verify.
+#   fields FILE NAME         the header fields NAME of a stored message,
+#                            unfolded, one a line
 #   pass NAME, fail NAME DETAILS, skip NAME WHY, finish
 #
 # swaks sends FILE byte for byte (--no-data-fixup): line ends made CRLF,
@@ -74,6 +76,20 @@ SEGEL_PID=
 SINK_PID=
 
 _h_say() { echo "harness: $*" >&2; }
+
+# fields FILE NAME: the header fields NAME of a stored message, unfolded,
+# one a line.
+fields() {
+	"$H_PY" - "$1" "$2" <<'EOF'
+import sys, re
+raw = open(sys.argv[1], 'rb').read().decode('latin-1').replace('\r\n', '\n')
+head = raw.split('\n\n', 1)[0]
+for f in re.split(r'\n(?![ \t])', head):
+    name, _, value = f.partition(':')
+    if name.strip().lower() == sys.argv[2].lower():
+        print(re.sub(r'\n[ \t]', ' ', value).strip())
+EOF
+}
 
 # ---------------------------------------------------------------- results
 

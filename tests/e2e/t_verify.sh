@@ -85,18 +85,7 @@ sign_gpgsm() {
 	printf -- '--=-gpgsm-=--\n'
 }
 
-# The header fields NAME of a stored message, unfolded, one a line.
-fields() {
-	"$H_PY" - "$1" "$2" <<'EOF'
-import sys, re
-raw = open(sys.argv[1], 'rb').read().decode('latin-1').replace('\r\n', '\n')
-head = raw.split('\n\n', 1)[0]
-for f in re.split(r'\n(?![ \t])', head):
-    name, _, value = f.partition(':')
-    if name.strip().lower() == sys.argv[2].lower():
-        print(re.sub(r'\n[ \t]', ' ', value).strip())
-EOF
-}
+# fields FILE NAME: see tests/e2e/lib.sh.
 
 # An independent RFC 8601/7281 parser (Debian's python3-authres) reads the
 # field: prints "RESULT IDENTIFIER PART", or fails.
