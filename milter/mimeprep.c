@@ -285,9 +285,12 @@ prep_object(GMimeObject *o, const char *footer, bool visible,
 	GMimeMessage *m;
 	int i, n;
 
-	if (object_is_protected(o))
-		return 0;	/* kept byte for byte */
+	/* A signed or encrypted entity's own header fields are not covered by
+	 * its signature: a stray CR or 8-bit byte there is fixed like any
+	 * other; its content is kept byte for byte. */
 	mimefix_headers(o);
+	if (object_is_protected(o))
+		return 0;
 	if (GMIME_IS_MULTIPART(o)) {
 		drop_8bit_label(o);
 		mimefix_multipart(GMIME_MULTIPART(o));

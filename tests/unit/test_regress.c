@@ -17,7 +17,8 @@
  *                         121-byte Content-Type; through the daemon it
  *                         killed segel-milter (t_hostile sub_ct_param_loop).
  *                         Fixed in mimefix (ef01996); must finish in 10 s.
- *   mime_crlf             a bare CR in a preamble or in a header field was
+ *   mime_crlf             a bare CR in a preamble or in a header field (also
+ *                         of a multipart/signed part, kept otherwise) was
  *                         kept in the signed entity, and a NUL in a preamble
  *                         cut it (fixed in mimeprep): 7-bit CRLF now.
  *   mime_strict           8-bit kept in the delimiter lines of an 8-bit
@@ -279,7 +280,8 @@ END_TEST
 START_TEST(mime_crlf)
 {
 	static const char *names[] = { "fuzz_mime-bare-cr-preamble",
-	    "fuzz_mime-bare-cr-header", "fuzz_mime-nul-in-preamble" };
+	    "fuzz_mime-bare-cr-header", "fuzz_mime-nul-in-preamble",
+	    "fuzz_mime-cr-in-signed-type" };
 
 	sign_7bit(names[_i]);
 }
@@ -425,7 +427,7 @@ main(void)
 	tcase_add_test(tc, authres_escaped_props);
 	tcase_add_test(tc, mime_8bit_filename);
 	tcase_add_test(tc, mime_8bit_part_header);
-	tcase_add_loop_test(tc, mime_crlf, 0, 3);
+	tcase_add_loop_test(tc, mime_crlf, 0, 4);
 	tcase_add_loop_test(tc, mime_strict, 0, 3);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(slow, 20);
