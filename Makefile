@@ -110,6 +110,10 @@ bench: deps
 fuzz:
 	$(MAKE) -f tests/fuzz/Makefile FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 
+# Every fuzz seed and regression input once, deterministic (a CI gate).
+fuzz-check:
+	$(MAKE) -f tests/fuzz/Makefile check
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)/etc/segel $(DESTDIR)/lib/systemd/system \
@@ -132,6 +136,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps check check-unit check-sanitize demo bench fuzz install clean
+.PHONY: all deps check check-unit check-sanitize demo bench fuzz fuzz-check install clean
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d
