@@ -19,6 +19,7 @@
 #include <libmilter/mfapi.h>
 #include <openssl/err.h>
 
+#include "audit.h"
 #include "gateway.h"
 #include "glue.h"
 #include "log.h"
@@ -153,6 +154,28 @@ message_reset(struct conn *cn)
 	cn->msg = NULL;
 }
 
+/*
+ * A plaintext refusal (530): one log line and one audit record, like every
+ * other decision; an audit write failure is logged (the mail is refused
+ * anyway, so nothing passes unrecorded).
+ */
+static sfsistat
+tls_refused(SMFICTX *ctx, const struct conn *cn, const struct sess_facts *f,
+    const char *from, const char *rcpt, const struct reply *r)
+{
+	const char *qid = macro(ctx, "i") ? macro(ctx, "i") : "NOQUEUE";
+	const char *tls = f->tls_version ? f->tls_version : "none";
+	struct audit_rec rec = { "refuse", qid, NULL, "inbound", from, f->login,
+	    NULL, "530 5.7.0", "plaintext", cn->client, NULL };
+
+	log_msg(LOG_NOTICE, "%s: role=inbound from=%s%s%s client=%s "
+	    "action=refused reason=plaintext tls=%s", qid, from ? from : "<>",
+	    rcpt ? " to=" : "", rcpt ? rcpt : "", cn->client, tls);
+	if (cn->rt->audit != NULL && audit_write(cn->rt->audit, &rec) != 0)
+		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+	return reply(ctx, r);
+}
+
 static sfsistat
 glue_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -166,12 +189,8 @@ glue_envfrom(SMFICTX *ctx, char **argv)
 	cn->msg = msgctx_new(cn->rt->conf);
 	cn->msg->mail_from = argv[0] ? addr_normalize(argv[0]) : NULL;
 	facts(ctx, cn, &f);
-	if (policy_tls_refuse_sender(cn->rt->conf, &f, cn->msg->mail_from, &r)) {
-		log_msg(LOG_NOTICE, "NOQUEUE: role=inbound from=%s client=%s "
-		    "action=refused reason=plaintext tls=%s", cn->msg->mail_from,
-		    cn->client, f.tls_version ? f.tls_version : "none");
-		return reply(ctx, &r);
-	}
+	if (policy_tls_refuse_sender(cn->rt->conf, &f, cn->msg->mail_from, &r))
+		return tls_refused(ctx, cn, &f, cn->msg->mail_from, NULL, &r);
 	return SMFIS_CONTINUE;
 }
 
@@ -181,26 +200,22 @@ glue_envrcpt(SMFICTX *ctx, char **argv)
 	struct conn *cn = CONN(ctx);
 	struct sess_facts f;
 	struct reply r;
+	sfsistat rc = SMFIS_CONTINUE;
 	char *rcpt;
-	bool refuse;
 
 	if (cn == NULL || cn->msg == NULL)
 		return SMFIS_TEMPFAIL;
 	rcpt = argv[0] ? addr_normalize(argv[0]) : NULL;
 	facts(ctx, cn, &f);
-	refuse = policy_tls_refuse_rcpt(cn->rt->conf, &f, rcpt, &r);
-	if (refuse)
-		log_msg(LOG_NOTICE, "NOQUEUE: role=inbound from=%s to=%s "
-		    "client=%s action=refused reason=plaintext tls=%s",
-		    cn->msg->mail_from ? cn->msg->mail_from : "<>", rcpt,
-		    cn->client, f.tls_version ? f.tls_version : "none");
+	if (policy_tls_refuse_rcpt(cn->rt->conf, &f, rcpt, &r))
+		rc = tls_refused(ctx, cn, &f, cn->msg->mail_from, rcpt, &r);
 	else {
 		cn->msg->n_rcpt++;
 		if (addr_in_domain(rcpt, cn->rt->conf->domain))
 			cn->msg->n_rcpt_domain++;
 	}
 	free(rcpt);
-	return refuse ? reply(ctx, &r) : SMFIS_CONTINUE;
+	return rc;
 }
 
 static sfsistat
@@ -221,21 +236,17 @@ glue_eoh(SMFICTX *ctx)
 	struct conn *cn = CONN(ctx);
 	struct sess_facts f;
 	struct reply r;
+	sfsistat rc = SMFIS_CONTINUE;
 	char *from;
-	bool refuse;
 
 	if (cn == NULL || cn->msg == NULL)
 		return SMFIS_TEMPFAIL;
 	facts(ctx, cn, &f);
 	from = cn->msg->n_from == 1 ? addr_normalize(cn->msg->from_value) : NULL;
-	refuse = policy_tls_refuse_sender(cn->rt->conf, &f, from, &r);
-	if (refuse)
-		log_msg(LOG_NOTICE, "%s: role=inbound from=%s client=%s "
-		    "action=refused reason=plaintext tls=none",
-		    macro(ctx, "i") ? macro(ctx, "i") : "NOQUEUE", from,
-		    cn->client);
+	if (policy_tls_refuse_sender(cn->rt->conf, &f, from, &r))
+		rc = tls_refused(ctx, cn, &f, from, NULL, &r);
 	free(from);
-	return refuse ? reply(ctx, &r) : SMFIS_CONTINUE;
+	return rc;
 }
 
 static sfsistat

@@ -25,6 +25,9 @@ if [[ $r == 530\ 5.7.0* ]] && [[ $r == *STARTTLS* ]] && [[ $r == *Wajib* ]]; the
 else
 	fail "plaintext to the domain refused" "reply: $r"
 fi
+grep -q '"event":"refuse".*"result":"530 5.7.0","reason":"plaintext"' "$H/audit.log" &&
+	pass "the plaintext refusal is an audit record" ||
+	fail "plaintext refusal audited" "$(tail -n 2 "$H/audit.log")"
 sleep 1
 [ "$(sink_count)" -eq "$n0" ] && pass "refused plaintext mail not delivered" ||
 	fail "refused plaintext mail not delivered" "sink has $(sink_count) (was $n0)"
