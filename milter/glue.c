@@ -75,7 +75,7 @@ glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	}
 	*pf0 = want | (f0 & SMFIF_SETSYMLIST);
-	*pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_NODATA);
+	*pf1 = f1 & GLUE_PROTO;	/* libmilter emulates NR_ steps the MTA lacks */
 	*pf2 = *pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT, "j {daemon_name} {client_addr}");
@@ -136,15 +136,16 @@ glue_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
 	struct conn *cn = calloc(1, sizeof(*cn));
 
+	/* No reply here (SMFIP_NR_CONN): without a context, MAIL tempfails. */
 	if (cn == NULL || (cn->rt = runtime_get()) == NULL) {
 		free(cn);
-		return SMFIS_TEMPFAIL;
+		return SMFIS_NOREPLY;
 	}
 	cn->trusted = is_trusted(cn->rt->conf, sa, cn->client,
 	    sizeof(cn->client));
 	cn->local = is_local_submission(host, sa);
 	smfi_setpriv(ctx, cn);
-	return SMFIS_CONTINUE;
+	return SMFIS_NOREPLY;
 }
 
 static void
@@ -223,11 +224,11 @@ glue_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *cn = CONN(ctx);
 
-	if (cn == NULL || cn->msg == NULL)
-		return SMFIS_TEMPFAIL;
-	msgctx_header(cn->msg, cn->rt->conf, name, value ? value : "",
-	    cn->rt->conf->authserv_id);
-	return SMFIS_CONTINUE;
+	/* No reply (SMFIP_NR_HDR): without a message, end of headers tempfails. */
+	if (cn != NULL && cn->msg != NULL)
+		msgctx_header(cn->msg, cn->rt->conf, name, value ? value : "",
+		    cn->rt->conf->authserv_id);
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat
@@ -254,10 +255,10 @@ glue_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct conn *cn = CONN(ctx);
 
-	if (cn == NULL || cn->msg == NULL)
-		return SMFIS_TEMPFAIL;
-	msgctx_body(cn->msg, cn->rt->conf, chunk, len);
-	return SMFIS_CONTINUE;
+	/* No reply (SMFIP_NR_BODY): a failure is answered at end of message. */
+	if (cn != NULL && cn->msg != NULL)
+		msgctx_body(cn->msg, cn->rt->conf, chunk, len);
+	return SMFIS_NOREPLY;
 }
 
 static int

@@ -2,7 +2,6 @@
 -- any count, folded, comment first); a foreign one stays; ours is prepended.
 dofile(dir .. "/common.lua")
 local conn = open("mx.example.org", "192.0.2.10")
-mt.helo(conn, "client.example")
 mt.macro(conn, SMFIC_MAIL, "i", "F1", "{tls_version}", "TLSv1.3")
 check(mt.mailfrom(conn, "<sari@kepriprov.go.id>") == nil, "mailfrom")
 check(mt.rcptto(conn, "<alice@tanjungpinangkota.go.id>") == nil, "rcptto")
