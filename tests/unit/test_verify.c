@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include <gmime/gmime.h>
+#include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "authres.h"
 #include "conf.h"
@@ -383,6 +385,29 @@ static const char manycerts[] =
     "         .sign(k, hashes.SHA256()))\n"
     "    sys.stdout.buffer.write(c.public_bytes(serialization.Encoding.PEM))\n";
 
+/*
+ * mkcrl.py ISSUER_CERT SIGNING_KEY LAST_UPDATE_AGE_S NEXT_UPDATE_IN_S
+ * [CERT...]: a PEM CRL in ISSUER_CERT's name, signed with SIGNING_KEY (the
+ * issuer's own key, or another one for a forgery), listing CERTs' serials.
+ */
+static const char mkcrl[] =
+    "import sys, datetime\n"
+    "from cryptography import x509\n"
+    "from cryptography.hazmat.primitives import hashes, serialization\n"
+    "iss = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())\n"
+    "key = serialization.load_pem_private_key(open(sys.argv[2], 'rb').read(), None)\n"
+    "now = datetime.datetime.utcnow()\n"
+    "last = now - datetime.timedelta(seconds=int(sys.argv[3]))\n"
+    "b = (x509.CertificateRevocationListBuilder().issuer_name(iss.subject)\n"
+    "     .last_update(last)\n"
+    "     .next_update(now + datetime.timedelta(seconds=int(sys.argv[4]))))\n"
+    "for f in sys.argv[5:]:\n"
+    "    c = x509.load_pem_x509_certificate(open(f, 'rb').read())\n"
+    "    b = b.add_revoked_certificate(x509.RevokedCertificateBuilder()\n"
+    "        .serial_number(c.serial_number).revocation_date(last).build())\n"
+    "sys.stdout.buffer.write(b.sign(key, hashes.SHA256())\n"
+    "    .public_bytes(serialization.Encoding.PEM))\n";
+
 static void
 write_file(const char *name, const char *text)
 {
@@ -461,6 +486,145 @@ START_TEST(test_case)
 	}
 	free(msg);
 	free(path);
+	free(dir);
+}
+END_TEST
+
+/*
+ * CRLs carried in the message (RFC 8550: receivers MUST recognize them). The
+ * openssl command cannot attach one, so these are signed here with
+ * OpenSSL's CMS API (CMS_add1_crl). A carried CRL may add a revocation and
+ * must never hide one: of an issuer's valid CRLs the newest decides, so an
+ * older CRL from before the revocation, or a forged one, cannot make the
+ * revoked certificate of the one who attaches it pass.
+ */
+struct crlcase {
+	const char *name;
+	const char *signer;	/* staff address */
+	const char *make;	/* writes x.crl (mkcrl.py) */
+	enum ar_result want;
+	const char *comment;
+};
+
+#define DAVE "dave@tanjungpinangkota.go.id"
+#define MKCRL "/usr/bin/python3 ../mkcrl.py $P/bsre.pem "
+
+static const struct crlcase crlcases[] = {
+	{ "a newer CRL in the message that revokes nobody", ALICE,
+	  MKCRL "$P/bsre.key 60 864000 > x.crl", AR_PASS, "signature valid" },
+	{ "a newer CRL in the message revokes the signer", ALICE,
+	  MKCRL "$P/bsre.key 60 864000 $S/$A.pem > x.crl", AR_FAIL,
+	  "certificate revoked" },
+	{ "an older CRL in the message does not hide a revocation", DAVE,
+	  MKCRL "$P/bsre.key 259200 864000 > x.crl", AR_FAIL,
+	  "certificate revoked" },
+	{ "a forged newer CRL in the message does not hide a revocation", DAVE,
+	  MKCRL "$P/outside/ca.key 60 864000 > x.crl", AR_FAIL, NULL },
+};
+
+static X509 *
+read_cert(BIO *b)
+{
+	return PEM_read_bio_X509(b, NULL, NULL, NULL);
+}
+
+/* A multipart/signed message from ADDR (staff) carrying the CRL in CRLFILE. */
+static char *
+sign_with_crl(const char *addr, const char *crlfile, size_t *n)
+{
+	static const char content[] = "Content-Type: text/plain; "
+	    "charset=us-ascii\r\n\r\nHalo Bapak/Ibu,\r\nIni surat resmi.\r\n";
+	int fl = CMS_DETACHED | CMS_BINARY;
+	char *cf = xasprintf("%s/pki/staff/%s.pem", tmpdir, addr),
+	    *kf = xasprintf("%s/pki/staff/%s.key", tmpdir, addr),
+	    *chf = xasprintf("%s/pki/chain.pem", tmpdir), *msg;
+	BIO *b, *in, *out = BIO_new(BIO_s_mem()), *der = BIO_new(BIO_s_mem());
+	size_t off;
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	CMS_ContentInfo *cms;
+	X509_CRL *crl;
+	EVP_PKEY *k;
+	X509 *x, *c;
+	BUF_MEM *bm;
+
+	ck_assert_ptr_nonnull((b = BIO_new_file(cf, "r")));
+	ck_assert_ptr_nonnull((x = read_cert(b)));
+	BIO_free(b);
+	ck_assert_ptr_nonnull((b = BIO_new_file(kf, "r")));
+	ck_assert_ptr_nonnull((k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)));
+	BIO_free(b);
+	ck_assert_ptr_nonnull((b = BIO_new_file(chf, "r")));
+	while ((c = read_cert(b)) != NULL)
+		sk_X509_push(chain, c);
+	ERR_clear_error();	/* the end of the file */
+	BIO_free(b);
+	ck_assert_ptr_nonnull((b = BIO_new_file(crlfile, "r")));
+	ck_assert_ptr_nonnull((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)));
+	BIO_free(b);
+
+	ck_assert_ptr_nonnull((cms = CMS_sign(x, k, chain, NULL,
+	    fl | CMS_PARTIAL)));
+	ck_assert_int_eq(CMS_add1_crl(cms, crl), 1);
+	in = BIO_new_mem_buf(content, -1);
+	ck_assert_int_eq(CMS_final(cms, in, NULL, fl), 1);
+	BIO_free(in);
+	/* The MIME by hand: SMIME_write_CMS() would sign a detached
+	 * structure again. */
+	ck_assert_int_eq(i2d_CMS_bio(der, cms), 1);
+	BIO_get_mem_ptr(der, &bm);
+	BIO_printf(out, "From: %s\r\nTo: kepala@tanjungpinangkota.go.id\r\n"
+	    "Subject: Surat resmi\r\nMessage-ID: <crl@x>\r\nMIME-Version: 1.0"
+	    "\r\nContent-Type: multipart/signed; protocol=\"application/"
+	    "pkcs7-signature\"; micalg=sha-256; boundary=\"BB\"\r\n\r\n"
+	    "--BB\r\n%s\r\n--BB\r\nContent-Type: application/pkcs7-signature;"
+	    " name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+	    addr, content);
+	for (off = 0; off < bm->length; off += 48) {
+		unsigned char line[80];
+		size_t len = bm->length - off < 48 ? bm->length - off : 48;
+
+		EVP_EncodeBlock(line, (unsigned char *)bm->data + off, (int)len);
+		BIO_printf(out, "%s\r\n", line);
+	}
+	BIO_printf(out, "--BB--\r\n");
+	BIO_free(der);
+	BIO_get_mem_ptr(out, &bm);
+	msg = xstrndup(bm->data, bm->length);
+	*n = bm->length;
+	BIO_free(out);
+	CMS_ContentInfo_free(cms);
+	X509_CRL_free(crl);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	free(cf);
+	free(kf);
+	free(chf);
+	return msg;
+}
+
+START_TEST(test_message_crl)
+{
+	const struct crlcase *c = &crlcases[_i];
+	struct vcase vc = { c->name, NULL, c->signer, c->want, "2",
+	    c->want == AR_PASS ? c->signer : NULL, c->comment };
+	struct verify_result r;
+	char *dir, *crl, *msg;
+	size_t n;
+
+	dir = xasprintf("%s/crl%02d", tmpdir, _i);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert(sh(dir, c->make));
+	crl = xasprintf("%s/x.crl", dir);
+	msg = sign_with_crl(c->signer, crl, &n);
+	ck_assert_msg(strstr(msg, "multipart/signed") != NULL, "%s", msg);
+	ck_assert_int_eq(verify_mem(msg, n, 1 << 20, c->signer, time(NULL),
+	    &r), 0);
+	check_result(&vc, &r);
+	verify_result_free(&r);
+	ERR_clear_error();
+	free(msg);
+	free(crl);
 	free(dir);
 }
 END_TEST
@@ -630,6 +794,7 @@ setup_pki(void)
 	write_file("lib.sh", shlib);
 	write_file("pysign.py", pysign);
 	write_file("manycerts.py", manycerts);
+	write_file("mkcrl.py", mkcrl);
 	memset(&cf, 0, sizeof(cf));
 	cf.path = "test";
 	cf.trust_file = xasprintf("%s/pki/trust.pem", tmpdir);
@@ -659,6 +824,8 @@ main(void)
 	g_mime_init();
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, test_message_crl, 0,
+	    (int)(sizeof(crlcases) / sizeof(crlcases[0])));
 	tcase_add_test(tc, test_large);
 	tcase_add_test(tc, test_mutations);
 	tcase_add_test(tc, test_threads);
