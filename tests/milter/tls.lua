@@ -1,8 +1,17 @@
 -- TLS enforcement at RCPT TO and MAIL FROM (530 5.7.0), and what it leaves alone.
 dofile(dir .. "/common.lua")
 
--- Plaintext, outside sender, recipient in the domain: refused at RCPT.
+-- segel negotiates no HELO event (milter/glue.h GLUE_PROTO), and Postfix
+-- waits for no reply to connect, header and body events: miltertest
+-- refuses to send a HELO that was negotiated away.
 local conn = open("mx.example.org", "192.0.2.10")
+local ok, err = pcall(mt.helo, conn, "client.example")
+check(not ok and string.find(tostring(err), "SMFIP_NOHELO", 1, true),
+    "HELO negotiated away: " .. tostring(err))
+mt.disconnect(conn)
+
+-- Plaintext, outside sender, recipient in the domain: refused at RCPT.
+conn = open("mx.example.org", "192.0.2.10")
 mt.macro(conn, SMFIC_MAIL, "i", "T1")
 check(mt.mailfrom(conn, "<x@example.org>") == nil, "mailfrom")
 check(mt.getreply(conn) == SMFIR_CONTINUE, "outside sender accepted")
