@@ -198,6 +198,27 @@ chain_cb(int ok, X509_STORE_CTX *ctx)
 	return next != NULL ? next(ok, ctx) : ok;
 }
 
+/*
+ * True when crl_dir lists a certificate of the verified chain (the anchor
+ * aside). OpenSSL judges each certificate by one CRL of its issuer: when
+ * the message carries one that is within its dates, that one, and it never
+ * looks at the store's. An older CRL, issued before the revocation and
+ * attached by the revoked signer, or any carried CRL against an expired one
+ * in crl_dir (which still revokes what it lists, pki.h), would take back a
+ * revocation crl_dir knows. A carried CRL may add revocations, never hide
+ * one.
+ */
+static bool
+listed_in_crl_dir(const struct pki *pki, STACK_OF(X509) *chain)
+{
+	int i;
+
+	for (i = 0; i + 1 < sk_X509_num(chain); i++)
+		if (pki_is_revoked(pki, sk_X509_value(chain, i)))
+			return true;
+	return false;
+}
+
 static int
 chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
     STACK_OF(X509_CRL) *crls, time_t t)
@@ -214,7 +235,8 @@ chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
 	if (sk_X509_CRL_num(crls) > 0)
 		X509_STORE_CTX_set0_crls(ctx, crls);
 	if (X509_verify_cert(ctx) == 1)
-		err = X509_V_OK;
+		err = listed_in_crl_dir(pki, X509_STORE_CTX_get0_chain(ctx)) ?
+		    X509_V_ERR_CERT_REVOKED : X509_V_OK;
 	else if ((err = X509_STORE_CTX_get_error(ctx)) == X509_V_OK)
 		err = X509_V_ERR_UNSPECIFIED;
 out:
@@ -403,42 +425,12 @@ check_signers(const struct pki *pki, CMS_ContentInfo *cms,
 	sk_X509_free(signers);
 }
 
-/*
- * The CRLs a chain is checked with when the message carries some: crl_dir's
- * first, then the message's. OpenSSL looks only in the CRLs given to the
- * context when one of them fits the issuer, not in the store's, and of
- * those that fit it takes the newest. Given alone, an older CRL the signer
- * attached, issued before the revocation and not yet expired, would hide a
- * revocation crl_dir knows. With both, a carried CRL can only add one: the
- * newest CRL of the issuer decides. The CRLs are borrowed: free the stack
- * only. Returns NULL on allocation failure.
- */
-static STACK_OF(X509_CRL) *
-with_store_crls(const struct pki *pki, STACK_OF(X509_CRL) *msg)
-{
-	STACK_OF(X509_CRL) *all;
-	int i;
-
-	if (sk_X509_CRL_num(msg) <= 0)
-		return sk_X509_CRL_new_null();
-	if (pki->crls == NULL)
-		return sk_X509_CRL_dup(msg);
-	if ((all = sk_X509_CRL_dup(pki->crls)) == NULL)
-		return NULL;
-	for (i = 0; i < sk_X509_CRL_num(msg); i++)
-		if (!sk_X509_CRL_push(all, sk_X509_CRL_value(msg, i))) {
-			sk_X509_CRL_free(all);
-			return NULL;
-		}
-	return all;
-}
-
 void
 verify_cms_check(const struct pki *pki, CMS_ContentInfo *cms, BIO *content,
     const char *from, time_t now, struct verify_result *res)
 {
 	STACK_OF(X509) *certs = NULL;
-	STACK_OF(X509_CRL) *crls = NULL, *all = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
 	BIO *out = NULL;
 	int n = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
 
@@ -469,15 +461,10 @@ verify_cms_check(const struct pki *pki, CMS_ContentInfo *cms, BIO *content,
 			claimed_signer(cms, from, res);
 		goto out;
 	}
-	if ((all = with_store_crls(pki, crls)) == NULL) {
-		verify_cms_result(res, AR_TEMPERROR, "internal error");
-		goto out;
-	}
-	check_signers(pki, cms, certs, all, from, now, res);
+	check_signers(pki, cms, certs, crls, from, now, res);
 out:
 	BIO_free(out);
 	sk_X509_pop_free(certs, X509_free);
-	sk_X509_CRL_free(all);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	ERR_clear_error();
 }

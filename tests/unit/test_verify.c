@@ -32,6 +32,7 @@
 
 static char tmpdir[] = "/tmp/segel-test-verify.XXXXXX";
 static struct pki *pki;
+static struct pki *load_pki(const char *crldir);
 
 /* Shell helpers every case can use; P is the PKI, S its staff folder. */
 static const char shlib[] =
@@ -156,8 +157,8 @@ crlf_lines(char *h)
  * threshold GLUE_STYLE passes the header block as glue.c does.
  */
 static int
-verify_mem(const char *msg, size_t n, size_t threshold, const char *from,
-    time_t now, struct verify_result *res)
+verify_mem_pki(const struct pki *pk, const char *msg, size_t n,
+    size_t threshold, const char *from, time_t now, struct verify_result *res)
 {
 	const char *sep = NULL, *p;
 	struct msgbuf *mb = msgbuf_new(threshold, NULL);
@@ -187,10 +188,17 @@ verify_mem(const char *msg, size_t n, size_t threshold, const char *from,
 		threshold = 1 << 20;
 	}
 	ck_assert_int_eq(msgbuf_append(mb, sep, n - hl), 0);
-	rc = smime_verify(pki, headers, mb, from, now, res);
+	rc = smime_verify(pk, headers, mb, from, now, res);
 	free(headers);
 	msgbuf_free(mb);
 	return rc;
+}
+
+static int
+verify_mem(const char *msg, size_t n, size_t threshold, const char *from,
+    time_t now, struct verify_result *res)
+{
+	return verify_mem_pki(pki, msg, n, threshold, from, now, res);
 }
 
 struct vcase {
@@ -504,6 +512,7 @@ struct crlcase {
 	const char *make;	/* writes x.crl (mkcrl.py) */
 	enum ar_result want;
 	const char *comment;
+	bool expired_dir;	/* crl_dir is pki/crl-expired */
 };
 
 #define DAVE "dave@tanjungpinangkota.go.id"
@@ -511,15 +520,24 @@ struct crlcase {
 
 static const struct crlcase crlcases[] = {
 	{ "a newer CRL in the message that revokes nobody", ALICE,
-	  MKCRL "$P/bsre.key 60 864000 > x.crl", AR_PASS, "signature valid" },
+	  MKCRL "$P/bsre.key 60 864000 > x.crl", AR_PASS, "signature valid", false },
 	{ "a newer CRL in the message revokes the signer", ALICE,
 	  MKCRL "$P/bsre.key 60 864000 $S/$A.pem > x.crl", AR_FAIL,
-	  "certificate revoked" },
+	  "certificate revoked", false },
 	{ "an older CRL in the message does not hide a revocation", DAVE,
 	  MKCRL "$P/bsre.key 259200 864000 > x.crl", AR_FAIL,
-	  "certificate revoked" },
+	  "certificate revoked", false },
 	{ "a forged newer CRL in the message does not hide a revocation", DAVE,
-	  MKCRL "$P/outside/ca.key 60 864000 > x.crl", AR_FAIL, NULL },
+	  MKCRL "$P/outside/ca.key 60 864000 > x.crl", AR_FAIL, NULL, false },
+	/* crl_dir's CRL has expired (load warns) and still revokes what it
+	 * lists; a carried CRL that is within its dates scores higher with
+	 * OpenSSL, but cannot take that revocation back */
+	{ "an expired crl_dir CRL still revokes, whatever the message carries",
+	  DAVE, MKCRL "$P/bsre.key 7776000 864000 > x.crl", AR_FAIL,
+	  "certificate revoked", true },
+	{ "with crl_dir's CRL expired, a carried CRL still revokes", ALICE,
+	  MKCRL "$P/bsre.key 60 864000 $S/$A.pem > x.crl", AR_FAIL,
+	  "certificate revoked", true },
 };
 
 static X509 *
@@ -609,20 +627,24 @@ START_TEST(test_message_crl)
 	struct vcase vc = { c->name, NULL, c->signer, c->want, "2",
 	    c->want == AR_PASS ? c->signer : NULL, c->comment };
 	struct verify_result r;
+	struct pki *p = c->expired_dir ? load_pki("crl-expired") : pki;
 	char *dir, *crl, *msg;
 	size_t n;
 
+	ck_assert_ptr_nonnull(p);
 	dir = xasprintf("%s/crl%02d", tmpdir, _i);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	ck_assert(sh(dir, c->make));
 	crl = xasprintf("%s/x.crl", dir);
 	msg = sign_with_crl(c->signer, crl, &n);
 	ck_assert_msg(strstr(msg, "multipart/signed") != NULL, "%s", msg);
-	ck_assert_int_eq(verify_mem(msg, n, 1 << 20, c->signer, time(NULL),
-	    &r), 0);
+	ck_assert_int_eq(verify_mem_pki(p, msg, n, 1 << 20, c->signer,
+	    time(NULL), &r), 0);
 	check_result(&vc, &r);
 	verify_result_free(&r);
 	ERR_clear_error();
+	if (p != pki)
+		pki_free(p);
 	free(msg);
 	free(crl);
 	free(dir);
@@ -772,11 +794,31 @@ START_TEST(test_no_pki)
 }
 END_TEST
 
-static int
-setup_pki(void)
+/* The test PKI's trust file with the CRL folder pki/CRLDIR. */
+static struct pki *
+load_pki(const char *crldir)
 {
 	struct conf cf;
 	struct diag d;
+	struct pki *p;
+
+	memset(&cf, 0, sizeof(cf));
+	cf.path = "test";
+	cf.trust_file = xasprintf("%s/pki/trust.pem", tmpdir);
+	cf.crl_dir = xasprintf("%s/pki/%s", tmpdir, crldir);
+	diag_init(&d);
+	p = pki_load(&cf, &d);
+	if (strcmp(crldir, "crl") == 0)
+		diag_print(&d, stderr);
+	diag_free(&d);
+	free(cf.trust_file);
+	free(cf.crl_dir);
+	return p;
+}
+
+static int
+setup_pki(void)
+{
 	char *cmd;
 
 	if (access("tests/pki/gen", X_OK) != 0) {
@@ -795,16 +837,7 @@ setup_pki(void)
 	write_file("pysign.py", pysign);
 	write_file("manycerts.py", manycerts);
 	write_file("mkcrl.py", mkcrl);
-	memset(&cf, 0, sizeof(cf));
-	cf.path = "test";
-	cf.trust_file = xasprintf("%s/pki/trust.pem", tmpdir);
-	cf.crl_dir = xasprintf("%s/pki/crl", tmpdir);
-	diag_init(&d);
-	pki = pki_load(&cf, &d);
-	diag_print(&d, stderr);
-	diag_free(&d);
-	free(cf.trust_file);
-	free(cf.crl_dir);
+	pki = load_pki("crl");
 	return pki != NULL ? 0 : -1;
 }
 
