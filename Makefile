@@ -62,8 +62,13 @@ $(BUILD)/segel-milter: $(BUILD)/obj/main.o $(BUILD)/obj/glue.o $(LIB)
 $(BUILD)/segelctl: $(BUILD)/obj/segelctl.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Wno-error=unused-parameter -Imilter $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
+# tests/unit/testlib.c: the test PKI, temporary folders and the Check runner.
+$(BUILD)/obj/testlib.o: tests/unit/testlib.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) -Imilter -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/obj/testlib.o $(LIB) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Wno-error=unused-parameter -Imilter $(LDFLAGS) -o $@ $< \
+	  $(BUILD)/obj/testlib.o $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
 # Debian packages: build, tests (Check, miltertest, Postfix, swaks, SASL,
 # independent S/MIME verifiers), demo, fuzzing and benchmarks.

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "testlib.h"
 #include "util.h"
 
 static char dir[] = "/tmp/segel-test-audit.XXXXXX";
@@ -446,9 +447,7 @@ main(void)
 {
 	Suite *s = suite_create("audit");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	char cmd[600];
-	int failed;
+	int rc;
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
@@ -466,12 +465,7 @@ main(void)
 	tcase_add_test(tc, open_fails);
 	tcase_add_test(tc, torn_tail_repaired_by_writer);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove the test folder\n");
-	return failed ? 1 : 0;
+	rc = tl_run(s);
+	tl_rmtree(dir);
+	return rc;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "authres.h"
+#include "testlib.h"
 #include "util.h"
 
 #define ID "mail.tanjungpinangkota.go.id"
@@ -323,11 +324,5 @@ authres_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(authres_suite());
-	int nfail;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tl_run(authres_suite());
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "testlib.h"
 #include "util.h"
 
 static char tmpdir[] = "/tmp/segel-conf.XXXXXX";
@@ -209,8 +210,6 @@ main(void)
 {
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("load");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_unchecked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, defaults_and_relative_paths);
@@ -219,9 +218,5 @@ main(void)
 	tcase_add_test(tc, login_map);
 	tcase_add_test(tc, addresses);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? 0 : 1;
+	return tl_run(s);
 }

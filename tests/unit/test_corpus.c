@@ -30,6 +30,7 @@
 #include "authres.h"
 #include "msgbuf.h"
 #include "pki.h"
+#include "testlib.h"
 #include "util.h"
 #include "verify.h"
 
@@ -343,10 +344,9 @@ main(void)
 	Suite *s = suite_create("corpus");
 	TCase *tc = tcase_create("manifest");
 	const char *env = getenv("SEGEL_CORPUS");
-	SRunner *sr;
 	GDir *gd;
 	const char *name;
-	int nfail;
+	int rc;
 
 	corpus = xstrdup(env != NULL && *env != '\0' ? env : "../shared/corpus");
 	g_mime_init();
@@ -361,10 +361,7 @@ main(void)
 	} else
 		tcase_add_test(tc, test_absent);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = tl_run(s);
 	g_mime_shutdown();
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

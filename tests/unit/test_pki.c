@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "pki.h"
+#include "testlib.h"
 #include "util.h"
 
 static char pkidir[] = "/tmp/segel-test-pki.XXXXXX";
@@ -283,33 +284,16 @@ START_TEST(free_null)
 }
 END_TEST
 
-static int
-gen_pki(void)
-{
-	const char *src = getenv("SEGEL_SRCDIR");
-	char cmd[2048];
-
-	if (mkdtemp(pkidir) == NULL)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "%s/tests/pki/gen %s >/dev/null 2>&1; "
-	    "test -f %s/certs/alice@tanjungpinangkota.go.id.p12",
-	    src ? src : ".", pkidir, pkidir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int
 main(void)
 {
 	Suite *s = suite_create("pki");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	char cmd[1100];
-	int failed;
+	int rc;
 
-	if (gen_pki() != 0) {
-		fprintf(stderr, "test_pki: tests/pki/gen failed\n");
-		return 1;
-	}
+	if (mkdtemp(pkidir) == NULL ||
+	    tl_gen_pki(pkidir, "certs/alice@tanjungpinangkota.go.id.p12") != 0)
+		return EXIT_FAILURE;
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, verify_table, 0,
 	    sizeof(verify_cases) / sizeof(verify_cases[0]));
@@ -321,12 +305,7 @@ main(void)
 	tcase_add_test(tc, shared_between_threads);
 	tcase_add_test(tc, free_null);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", pkidir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove the test folder\n");
-	return failed ? 1 : 0;
+	rc = tl_run(s);
+	tl_rmtree(pkidir);
+	return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "policy.h"
+#include "testlib.h"
 
 static struct conf *
 test_conf(void)
@@ -209,8 +210,6 @@ main(void)
 {
 	Suite *s = suite_create("policy");
 	TCase *tc = tcase_create("decisions");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_loop_test(tc, tls_version_strings, 0,
 	    sizeof(versions) / sizeof(versions[0]));
@@ -222,9 +221,5 @@ main(void)
 	tcase_add_test(tc, refusal_names_the_reason);
 	tcase_add_test(tc, replies_are_safe_for_libmilter);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? 0 : 1;
+	return tl_run(s);
 }

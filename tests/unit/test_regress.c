@@ -57,10 +57,10 @@
 #include "msgbuf.h"
 #include "msgctx.h"
 #include "smime_sign.h"
+#include "testlib.h"
 #include "util.h"
 
 static char pkidir[] = "/tmp/segel-test-regress.XXXXXX";
-static const char *srcdir = ".";
 static struct cert_entry signer;
 
 /* ---- inputs ---- */
@@ -68,7 +68,7 @@ static struct cert_entry signer;
 static unsigned char *
 input(const char *name, size_t *len)
 {
-	char *path = xasprintf("%s/tests/fuzz/regress/%s", srcdir, name);
+	char *path = xasprintf("%s/tests/fuzz/regress/%s", tl_srcdir(), name);
 	unsigned char *buf;
 	FILE *fp = fopen(path, "rb");
 	long n;
@@ -377,7 +377,7 @@ setup_pki(void)
 
 	if (mkdtemp(pkidir) == NULL)
 		return -1;
-	cmd = xasprintf("'%s/tests/fuzz/mkpki' '%s' >/dev/null 2>&1", srcdir,
+	cmd = xasprintf("'%s/tests/fuzz/mkpki' '%s' >/dev/null 2>&1", tl_srcdir(),
 	    pkidir);
 	rc = system(cmd);
 	free(cmd);
@@ -394,11 +394,7 @@ setup_pki(void)
 static void
 cleanup_pki(void)
 {
-	char *cmd = xasprintf("rm -rf '%s'", pkidir);
-
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_regress: cannot remove %s\n", pkidir);
-	free(cmd);
+	tl_rmtree(pkidir);
 	X509_free(signer.cert);
 	EVP_PKEY_free(signer.key);
 	sk_X509_pop_free(signer.chain, X509_free);
@@ -410,12 +406,8 @@ main(void)
 {
 	Suite *s = suite_create("regress");
 	TCase *tc = tcase_create("core"), *slow = tcase_create("bounded");
-	SRunner *sr;
-	const char *e;
-	int nfail;
+	int rc;
 
-	if ((e = getenv("SEGEL_SRCDIR")) != NULL && *e != '\0')
-		srcdir = e;
 	if (setup_pki() != 0) {
 		fprintf(stderr, "test_regress: cannot make the test PKI with "
 		    "tests/fuzz/mkpki (run from the repository root)\n");
@@ -434,10 +426,7 @@ main(void)
 	tcase_add_test(slow, mime_param_encode_oom);
 	tcase_add_loop_test(slow, msgctx_header_linear, 0, 2);
 	suite_add_tcase(s, slow);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = tl_run(s);
 	cleanup_pki();
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

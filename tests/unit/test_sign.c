@@ -32,6 +32,7 @@
 #include "msgbuf.h"
 #include "pki.h"
 #include "smime_sign.h"
+#include "testlib.h"
 #include "util.h"
 #include "verify.h"
 
@@ -44,7 +45,6 @@
 #define UTF16_B64 "SABhAGwAbwAgAOkADQAKAA0KDQAKAA=="
 
 static char pkidir[] = "/tmp/segel-test-sign.XXXXXX";
-static const char *srcdir = ".";
 static struct pki *pki;		/* for segel's own verifier */
 
 static char *
@@ -842,7 +842,7 @@ START_TEST(gpgsm_verifies)
 	}
 	path = sign_plain(names[_i], signers[_i]);
 	cmd = xasprintf("%s/tests/interop/gpgsm-verify %s %s %s >%s.gpgsm "
-	    "2>&1", srcdir, path, P("trust.pem"), P("chain.pem"), path);
+	    "2>&1", tl_srcdir(), path, P("trust.pem"), P("chain.pem"), path);
 	ck_assert_msg(system(cmd) == 0, "gpgsm rejected %s (see %s.gpgsm)",
 	    path, path);
 	free(cmd);
@@ -994,57 +994,20 @@ START_TEST(protected_table)
 }
 END_TEST
 
-static int
-gen_pki(void)
-{
-	char cmd[2048];
-
-	if (mkdtemp(pkidir) == NULL)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "%s/tests/pki/gen %s >/dev/null 2>&1; "
-	    "test -f %s/staff/" ALICE ".key", srcdir, pkidir, pkidir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static struct pki *
-load_pki(void)
-{
-	struct conf cf;
-	struct diag d;
-	struct pki *p;
-
-	memset(&cf, 0, sizeof(cf));
-	cf.path = (char *)"test_sign";
-	cf.trust_file = xstrdup(P("trust.pem"));
-	cf.crl_dir = xstrdup(P("crl"));
-	diag_init(&d);
-	p = pki_load(&cf, &d);
-	diag_print(&d, stderr);
-	diag_free(&d);
-	free(cf.trust_file);
-	free(cf.crl_dir);
-	return p;
-}
-
 int
 main(void)
 {
 	Suite *s = suite_create("sign");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	char cmd[1100];
-	int failed;
+	int rc;
 
-	if (getenv("SEGEL_SRCDIR") != NULL)
-		srcdir = getenv("SEGEL_SRCDIR");
-	if (gen_pki() != 0) {
-		fprintf(stderr, "test_sign: tests/pki/gen failed\n");
-		return 1;
-	}
+	if (mkdtemp(pkidir) == NULL ||
+	    tl_gen_pki(pkidir, "staff/" ALICE ".key") != 0)
+		return EXIT_FAILURE;
 	g_mime_init();
 	/* a GLib critical (e.g. g_convert on NULL) is a bug: abort the test */
 	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-	if ((pki = load_pki()) == NULL) {
+	if ((pki = tl_load_pki(pkidir, "crl")) == NULL) {
 		fprintf(stderr, "test_sign: cannot load %s\n", P("trust.pem"));
 		return 1;
 	}
@@ -1062,17 +1025,9 @@ main(void)
 	tcase_add_loop_test(tc, protected_table, 0,
 	    sizeof(prot_cases) / sizeof(prot_cases[0]));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = tl_run(s);
 	pki_free(pki);
 	g_mime_shutdown();
-	if (getenv("KEEP") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", pkidir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "test_sign: cannot remove %s\n", pkidir);
-	} else
-		fprintf(stderr, "test_sign: kept %s\n", pkidir);
-	return failed ? 1 : 0;
+	tl_rmtree(pkidir);
+	return rc;
 }

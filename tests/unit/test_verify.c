@@ -27,12 +27,13 @@
 #include "diag.h"
 #include "msgbuf.h"
 #include "pki.h"
+#include "testlib.h"
 #include "util.h"
 #include "verify.h"
 
 static char tmpdir[] = "/tmp/segel-test-verify.XXXXXX";
 static struct pki *pki;
-static struct pki *load_pki(const char *crldir);
+static struct pki *load_pki_crl(const char *crldir);
 
 /* Shell helpers every case can use; P is the PKI, S its staff folder. */
 static const char shlib[] =
@@ -627,7 +628,7 @@ START_TEST(test_message_crl)
 	struct vcase vc = { c->name, NULL, c->signer, c->want, "2",
 	    c->want == AR_PASS ? c->signer : NULL, c->comment };
 	struct verify_result r;
-	struct pki *p = c->expired_dir ? load_pki("crl-expired") : pki;
+	struct pki *p = c->expired_dir ? load_pki_crl("crl-expired") : pki;
 	char *dir, *crl, *msg;
 	size_t n;
 
@@ -794,50 +795,35 @@ START_TEST(test_no_pki)
 }
 END_TEST
 
-/* The test PKI's trust file with the CRL folder pki/CRLDIR. */
+/* The test PKI (TMPDIR/pki) with its CRLs from pki/CRLDIR. */
 static struct pki *
-load_pki(const char *crldir)
+load_pki_crl(const char *crldir)
 {
-	struct conf cf;
-	struct diag d;
-	struct pki *p;
+	char *dir = xasprintf("%s/pki", tmpdir);
+	struct pki *p = tl_load_pki(dir, crldir);
 
-	memset(&cf, 0, sizeof(cf));
-	cf.path = "test";
-	cf.trust_file = xasprintf("%s/pki/trust.pem", tmpdir);
-	cf.crl_dir = xasprintf("%s/pki/%s", tmpdir, crldir);
-	diag_init(&d);
-	p = pki_load(&cf, &d);
-	if (strcmp(crldir, "crl") == 0)
-		diag_print(&d, stderr);
-	diag_free(&d);
-	free(cf.trust_file);
-	free(cf.crl_dir);
+	free(dir);
 	return p;
 }
 
 static int
 setup_pki(void)
 {
-	char *cmd;
+	char *dir;
+	int rc;
 
-	if (access("tests/pki/gen", X_OK) != 0) {
-		fprintf(stderr, "test_verify: tests/pki/gen not found (run from the repository root)\n");
-		return -1;
-	}
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	cmd = xasprintf("tests/pki/gen '%s/pki' >/dev/null", tmpdir);
-	if (system(cmd) != 0) {
-		free(cmd);
+	dir = xasprintf("%s/pki", tmpdir);
+	rc = tl_gen_pki(dir, "trust.pem");
+	free(dir);
+	if (rc != 0)
 		return -1;
-	}
-	free(cmd);
 	write_file("lib.sh", shlib);
 	write_file("pysign.py", pysign);
 	write_file("manycerts.py", manycerts);
 	write_file("mkcrl.py", mkcrl);
-	pki = load_pki("crl");
+	pki = load_pki_crl("crl");
 	return pki != NULL ? 0 : -1;
 }
 
@@ -846,9 +832,7 @@ main(void)
 {
 	Suite *s = suite_create("verify");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	char *cmd;
-	int nfail;
+	int rc;
 
 	if (setup_pki() != 0) {
 		fprintf(stderr, "test_verify: cannot build the test PKI\n");
@@ -864,18 +848,9 @@ main(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_no_pki);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = tl_run(s);
 	pki_free(pki);
 	g_mime_shutdown();
-	if (getenv("SEGEL_KEEP_TMP") == NULL) {
-		cmd = xasprintf("rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			perror("rm");
-		free(cmd);
-	} else
-		fprintf(stderr, "test_verify: kept %s\n", tmpdir);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	tl_rmtree(tmpdir);
+	return rc;
 }
