@@ -29,20 +29,6 @@ F(const char *name)
 	return buf[i];
 }
 
-static void
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void
-sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
-}
-
 static size_t
 count_lines(const char *path)
 {
@@ -234,7 +220,7 @@ START_TEST(tamper_table)
 	snprintf(name, sizeof(name), "tamper%d.log", _i);
 	write_n(F(name), 10, "x");
 	ck_assert_int_eq(verify(F(name), &msg), 0);
-	sh("L=%s; %s", F(name), tamper_cases[_i].edit);
+	tl_sh("L=%s; %s", F(name), tamper_cases[_i].edit);
 	rc = verify(F(name), &msg);
 	if (tamper_cases[_i].want == NULL) {
 		ck_assert_int_eq(rc, 0);
@@ -260,11 +246,11 @@ START_TEST(rotation)
 	ck_assert_ptr_nonnull(a);
 	ck_assert_int_eq(audit_write(a, &r), 0);
 	ck_assert_int_eq(audit_write(a, &r), 0);
-	sh("mv %s %s", F("rot.log"), F("rot.log.1"));
+	tl_sh("mv %s %s", F("rot.log"), F("rot.log.1"));
 	/* the same handle notices the rotation and writes to the new file */
 	ck_assert_int_eq(audit_write(a, &r), 0);
 	write_n(F("rot.log"), 3, "r");
-	sh("mv %s %s && mv %s %s", F("rot.log.1"), F("rot.log.2"),
+	tl_sh("mv %s %s && mv %s %s", F("rot.log.1"), F("rot.log.2"),
 	    F("rot.log"), F("rot.log.1"));
 	write_n(F("rot.log"), 2, "s");
 	ck_assert_int_eq(audit_write(a, &r), 0);
@@ -276,18 +262,18 @@ START_TEST(rotation)
 	ck_assert_ptr_nonnull(strstr(msg, "9 records in 3 files"));
 
 	/* the last record of .2 edited: the first of .1 names it */
-	sh("cp %s %s.bak && sed -i '2s/reload/rel0ad/' %s", F("rot.log.2"),
+	tl_sh("cp %s %s.bak && sed -i '2s/reload/rel0ad/' %s", F("rot.log.2"),
 	    F("rot.log.2"), F("rot.log.2"));
 	ck_assert_int_eq(verify(F("rot.log"), &msg), 1);
 	ck_assert_msg(strstr(msg, "rot.log.1:1: prev hash mismatch"), "%s", msg);
-	sh("mv %s.bak %s", F("rot.log.2"), F("rot.log.2"));
+	tl_sh("mv %s.bak %s", F("rot.log.2"), F("rot.log.2"));
 
 	/* retention removed the oldest file: the chain starts at .1 */
-	sh("rm %s", F("rot.log.2"));
+	tl_sh("rm %s", F("rot.log.2"));
 	ck_assert_msg(verify(F("rot.log"), &msg) == 0, "%s", msg);
 	ck_assert_ptr_nonnull(strstr(msg, "predecessors were removed"));
 	/* but the first line of the current file must chain to .1 */
-	sh("rm %s", F("rot.log.1"));
+	tl_sh("rm %s", F("rot.log.1"));
 	ck_assert_int_eq(verify(F("rot.log"), &msg), 1);
 	ck_assert_ptr_nonnull(strstr(msg, "rot.log:1: prev hash mismatch"));
 	sbuf_free(&err);
@@ -379,7 +365,7 @@ START_TEST(escaping)
 	ck_assert_str_eq(e.event, "refuse");
 	audit_entry_free(&e);
 	ck_assert_int_eq(verify(F("esc.log"), &msg), 0);
-	sh("/usr/bin/python3 -c 'import json,sys\n"
+	tl_sh("/usr/bin/python3 -c 'import json,sys\n"
 	    "for l in open(sys.argv[1], encoding=\"utf-8\"): json.loads(l)' %s",
 	    F("esc.log"));
 	sbuf_free(&err);
@@ -433,7 +419,7 @@ START_TEST(torn_tail_repaired_by_writer)
 	const char *msg;
 
 	write_n(F("torn.log"), 3, "t");
-	sh("printf '{\"partial' >> %s", F("torn.log"));
+	tl_sh("printf '{\"partial' >> %s", F("torn.log"));
 	write_n(F("torn.log"), 2, "u");
 	ck_assert_uint_eq(count_lines(F("torn.log")), 6);
 	/* the torn record is named; the ones after it still chain to it */

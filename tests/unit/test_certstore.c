@@ -45,20 +45,6 @@ P(const char *fmt, ...)
 	return buf[i];
 }
 
-static void
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void
-sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
-}
-
 struct fix {
 	struct conf c;
 	struct diag d;
@@ -98,7 +84,7 @@ fix_free(struct fix *f)
 static void
 copy_store(const char *dir)
 {
-	sh("rm -rf %s && cp -a %s %s", P("%s", dir), P("certs"), P("%s", dir));
+	tl_sh("rm -rf %s && cp -a %s %s", P("%s", dir), P("certs"), P("%s", dir));
 }
 
 static int
@@ -205,21 +191,21 @@ START_TEST(unsafe_file)
 	struct fix f;
 
 	copy_store("unsafe1");
-	sh("chmod 0640 %s", P("unsafe1/bob@" DOM ".p12"));
+	tl_sh("chmod 0640 %s", P("unsafe1/bob@" DOM ".p12"));
 	fix_load(&f, "unsafe1", DOM);
 	ck_assert(diag_has(&f.d, DIAG_ERROR, "bob@" DOM ".p12",
 	    "unsafe permissions"));
 	fix_free(&f);
 
 	copy_store("unsafe2");
-	sh("chmod 0604 %s", P("unsafe2/alice@" DOM ".pass"));
+	tl_sh("chmod 0604 %s", P("unsafe2/alice@" DOM ".pass"));
 	fix_load(&f, "unsafe2", DOM);
 	ck_assert(diag_has(&f.d, DIAG_ERROR, "alice@" DOM ".pass",
 	    "unsafe permissions"));
 	fix_free(&f);
 
 	copy_store("unsafe3");
-	sh("chmod 0777 %s", P("unsafe3"));
+	tl_sh("chmod 0777 %s", P("unsafe3"));
 	fix_load(&f, "unsafe3", DOM);
 	ck_assert(diag_has(&f.d, DIAG_ERROR, "unsafe3", "writable by others"));
 	fix_free(&f);
@@ -288,7 +274,7 @@ START_TEST(broken_table)
 
 	snprintf(dir, sizeof(dir), "broken%d", _i);
 	copy_store(dir);
-	sh("S=%s; %s", P("%s", dir), broken_cases[_i].setup);
+	tl_sh("S=%s; %s", P("%s", dir), broken_cases[_i].setup);
 	fix_load(&f, dir, DOM);
 	st = certstore_lookup(f.cs, broken_cases[_i].addr, time(NULL), &e);
 	ck_assert_msg(st == broken_cases[_i].want, "%s: got %s (%s)",

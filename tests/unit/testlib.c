@@ -1,6 +1,7 @@
 /*
  * testlib.c - see testlib.h.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,18 @@ tl_load_pki(const char *dir, const char *crldir)
 	free(cf.trust_file);
 	free(cf.crl_dir);
 	return p;
+}
+
+void
+tl_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
 }
 
 void

@@ -22,6 +22,9 @@ int tl_gen_pki(const char *dir, const char *must_exist);
 /* The PKI of DIR as segel loads it: DIR/trust.pem, CRLs from DIR/CRLDIR. */
 struct pki *tl_load_pki(const char *dir, const char *crldir);
 
+/* Runs the shell command made from FMT; a failing command fails the test. */
+void tl_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Removes DIR, or keeps it and says so when SEGEL_KEEP_TMP is set. */
 void tl_rmtree(const char *dir);
 
