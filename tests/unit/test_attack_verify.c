@@ -1,0 +1,626 @@
+/*
+ * test_attack_verify.c - adversarial cases for inbound verification: what
+ * an outside sender, or a partner whose certificate (issued by the trusted
+ * test BSrE CA) carries hostile text, can make segel write. Each case is
+ * verified as the gateway does (From as do_verify derives it) and the
+ * Authentication-Results value segel would write is checked twice: by
+ * structure (printable ASCII, folded only with LF TAB, lines < 998) and by
+ * an independent parser, Debian's python3-authres, which must read exactly
+ * one smime result with the expected value and identifier.
+ *
+ * Certificates with hostile fields are issued by mkcert.py (Python
+ * cryptography, validation of names bypassed on purpose); messages are
+ * signed with the openssl command, which can add several signers.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+#include <openssl/err.h>
+
+#include "authres.h"
+#include "conf.h"
+#include "diag.h"
+#include "msgbuf.h"
+#include "msgctx.h"
+#include "pki.h"
+#include "util.h"
+#include "verify.h"
+
+#define ID "mail.tanjungpinangkota.go.id"
+#define ALICE "alice@tanjungpinangkota.go.id"
+#define BOB "bob@tanjungpinangkota.go.id"
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static char tmpdir[] = "/tmp/segel-test-attack.XXXXXX";
+static struct pki *pki;
+
+/* Shell helpers; P is the PKI, S its staff folder. */
+static const char shlib[] =
+    "set -e\n"
+    "S=$P/staff; A=alice@tanjungpinangkota.go.id; B=bob@tanjungpinangkota.go.id\n"
+    "hdr() { printf 'From: %s\\nTo: kepala@tanjungpinangkota.go.id\\n"
+    "Subject: Surat resmi\\nMessage-ID: <t@x>\\n' \"$1\"; }\n"
+    "content() { printf 'Content-Type: text/plain; charset=us-ascii\\r\\n\\r\\n"
+    "Halo Bapak/Ibu,\\r\\nIni surat resmi.\\r\\n' > content.txt; }\n"
+    "crlf() { sed -i 's/\\r*$/\\r/' \"$1\"; }\n"
+    /* sign [openssl cms options]: signs content.txt */
+    "sign() { content; openssl cms -sign -in content.txt -certfile $P/chain.pem -binary \"$@\"; }\n"
+    "as() { printf -- '-signer %s -inkey %s' \"$1.pem\" \"$1.key\"; }\n"
+    "staff() { u=$1; shift; sign $(as $S/$u) \"$@\"; }\n"
+    "msg() { f=$1; shift; { hdr \"$f\"; \"$@\"; } > m.eml; }\n"
+    /* mkcert NAME PROFILE: NAME.pem, NAME.key (see mkcert.py) */
+    "mkcert() { /usr/bin/python3 ../mkcert.py $P \"$@\"; }\n"
+    /* mixed FILE PART2-HEADERS PART2-BODY: FILE first in a multipart/mixed */
+    "mixed() { printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\n'; "
+    "cat $1; printf '\\n--LIST\\n%s\\n\\n%s\\n--LIST--\\n' \"$2\" \"$3\"; }\n";
+
+/*
+ * mkcert.py PKI NAME PROFILE: a P-256 certificate for e-mail signing,
+ * issued by PKI's BSrE CA (trusted) unless the profile names another
+ * issuer, with the profile's subject and subjectAltName.
+ */
+static const char mkcert[] =
+    "import sys, datetime\n"
+    "from cryptography import x509\n"
+    "from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID\n"
+    "from cryptography.x509.name import _ASN1Type\n"
+    "from cryptography.hazmat.primitives import hashes, serialization\n"
+    "from cryptography.hazmat.primitives.asymmetric import ec\n"
+    "P, out, prof = sys.argv[1:4]\n"
+    "A = 'alice@tanjungpinangkota.go.id'\n"
+    "INJ = 'mail.tanjungpinangkota.go.id; smime=pass'\n"
+    "CN, O, EM, EMU = (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME,\n"
+    "    NameOID.EMAIL_ADDRESS, 'emailutf8')\n"
+    "R, D, U = x509.RFC822Name, x509.DNSName, x509.UniformResourceIdentifier\n"
+    "profiles = {\n"
+    " 'paren': ([(CN, 'Evil) ; smime=pass (x'), (O, 'O\"\\\\;(( ')], [(R, A)]),\n"
+    " 'crlf': ([(CN, 'Eve\\r\\nAuthentication-Results: ' + INJ),\n"
+    "    (O, 'x\\n\\tsmime=pass\\r\\n\\r\\nbody')], [(R, A)]),\n"
+    " 'nul': ([(CN, 'Ali\\x00ce) smime=pass (')], [(R, A)]),\n"
+    " 'ctl': ([(CN, ''.join(chr(i) for i in range(1, 32)) + '\\x7f;\"\\\\')], [(R, A)]),\n"
+    " 'utf8': ([(CN, 'Wali\\u200bkota \\u202eTanjungpinang \\u00e9)'),\n"
+    "    (O, '\\u0416\\u00a0\\u2028x')], [(R, A)]),\n"
+    " 'long': ([(CN, 'x' * 3000 + ')'), (O, '(' * 3000)], [(R, A)]),\n"
+    " 'subjemail': ([(CN, 'Evil'), (EM, A)], []),\n"
+    " 'bademail': ([(CN, 'Evil'), (EM, 'a) smime=pass (\\r\\nX: y\"\\\\@kepriprov.go.id')], []),\n"
+    " 'badsan': ([(CN, 'Evil')], [(R, 'x@y; smime=pass (\\r\\n\\t)\"')]),\n"
+    " 'longsan': ([(CN, 'Evil')], [(R, 'a' * 3000 + '@kepriprov.go.id')]),\n"
+    " 'multi': ([(CN, 'Evil')], [(R, 'evil@kepriprov.go.id'), (R, A)]),\n"
+    " 'upper': ([(CN, 'Alice')], [(R, A.upper())]),\n"
+    " 'idn': ([(CN, 'Alice')], [(R, 'alice@xn--tanjungpinangkta-rcj.go.id')]),\n"
+    " 'othertypes': ([(CN, 'Evil')], [(D, A), (U, 'mailto:' + A)]),\n"
+    " 'noaddr': ([(CN, 'Walikota Tanjungpinang <' + A + '>')], []),\n"
+    " 'nulsan': ([(CN, 'Evil')], [(R, A + '\\x00.evil.example')]),\n"
+    " 'utf8email': ([(CN, 'Evil'), (EMU, A)], []),\n"
+    " 'outside': ([(CN, 'Not Alice'), (EM, A)], [(R, A)]),\n"
+    " 'hostileca': ([(CN, 'Evil'), (EM, A)], [(R, A)]),\n"
+    " 'mallory': ([(CN, 'Eve'), (EM, 'eve@kepriprov.go.id')], [(R, 'eve@kepriprov.go.id')]),\n"
+    "}\n"
+    "subj, san = profiles[prof]\n"
+    "def name(pairs):\n"
+    "    l = []\n"
+    "    for oid, v in pairs:\n"
+    "        if oid == EMU:\n"
+    "            l.append(x509.NameAttribute(EM, v, _type=_ASN1Type.UTF8String))\n"
+    "        else:\n"
+    "            l.append(x509.NameAttribute(oid, v, _validate=False))\n"
+    "    return x509.Name(l)\n"
+    "def load(p):\n"
+    "    return (x509.load_pem_x509_certificate(open(p + '.pem', 'rb').read()),\n"
+    "        serialization.load_pem_private_key(open(p + '.key', 'rb').read(), None))\n"
+    "now = datetime.datetime.utcnow()\n"
+    "ca, cakey = load(P + '/bsre')\n"
+    "if prof == 'outside':\n"
+    "    ca, cakey = load(P + '/outside/ca')\n"
+    "if prof == 'hostileca':\n"
+    "    cakey = ec.generate_private_key(ec.SECP256R1())\n"
+    "    cn = name([(CN, 'CA \"\\\\ ) smime=pass (\\r\\n\\tx'), (O, '\\u00e9;,+=<>#')])\n"
+    "    ca = (x509.CertificateBuilder().subject_name(cn).issuer_name(cn)\n"
+    "        .public_key(cakey.public_key()).serial_number(7)\n"
+    "        .not_valid_before(now - datetime.timedelta(days=1))\n"
+    "        .not_valid_after(now + datetime.timedelta(days=30))\n"
+    "        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)\n"
+    "        .sign(cakey, hashes.SHA256()))\n"
+    "k = ec.generate_private_key(ec.SECP256R1())\n"
+    "b = (x509.CertificateBuilder().subject_name(name(subj)).issuer_name(ca.subject)\n"
+    "    .public_key(k.public_key()).serial_number(x509.random_serial_number())\n"
+    "    .not_valid_before(now - datetime.timedelta(days=1))\n"
+    "    .not_valid_after(now + datetime.timedelta(days=30))\n"
+    "    .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)\n"
+    "    .add_extension(x509.KeyUsage(True, True, False, False, False, False,\n"
+    "        False, False, False), True)\n"
+    "    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False))\n"
+    "if san:\n"
+    "    b = b.add_extension(x509.SubjectAlternativeName(\n"
+    "        [t._init_without_validation(v) for t, v in san]), False)\n"
+    "c = b.sign(cakey, hashes.SHA256())\n"
+    "open(out + '.pem', 'wb').write(c.public_bytes(serialization.Encoding.PEM))\n"
+    "open(out + '.key', 'wb').write(k.private_bytes(serialization.Encoding.PEM,\n"
+    "    serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))\n";
+
+/*
+ * chk.py WANT IDENT < value: python3-authres reads "Authentication-Results:"
+ * + value (unfolded) as exactly one result of ours, for method smime with
+ * result WANT ("skip": the no-result form) and identifier IDENT ("-": not
+ * checked, "0": none).
+ */
+static const char chkpy[] =
+    "import sys, authres\n"
+    "want, ident = sys.argv[1:3]\n"
+    "v = sys.stdin.read().replace('\\n', ' ')\n"
+    "a = authres.all_features().parse('Authentication-Results: ' + v)\n"
+    "if a.authserv_id.lower() != '" ID "':\n"
+    "    sys.exit('authserv-id %r in %r' % (a.authserv_id, v))\n"
+    "if want == 'skip':\n"
+    "    if a.results:\n"
+    "        sys.exit('results %r in %r' % (a.results, v))\n"
+    "    sys.exit(0)\n"
+    "if len(a.results) != 1 or a.results[0].method != 'smime':\n"
+    "    sys.exit('want one smime result: %r in %r' % (a.results, v))\n"
+    "r = a.results[0]\n"
+    "if r.result != want:\n"
+    "    sys.exit('result %s, want %s: %r' % (r.result, want, v))\n"
+    "p = [(x.type, x.name) for x in r.properties]\n"
+    "if len(p) != len(set(p)):\n"
+    "    sys.exit('repeated property: %r' % v)\n"
+    "gi = [x.value for x in r.properties if x.name == 'smime-identifier']\n"
+    "if ident == '0' and gi or ident not in ('-', '0') and gi != [ident]:\n"
+    "    sys.exit('identifier %r, want %s: %r' % (gi, ident, v))\n";
+
+/* Runs the snippet in dir; fails the test when it fails. */
+static void
+sh(const char *dir, const char *script)
+{
+	char *path = xasprintf("%s/make.sh", dir), *cmd;
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, ". ../lib.sh\n%s\n", script);
+	fclose(f);
+	cmd = xasprintf("cd '%s' && P='%s/pki' bash make.sh >sh.out 2>&1 || "
+	    "{ cat sh.out >&2; exit 1; }", dir, tmpdir);
+	rc = system(cmd);
+	free(cmd);
+	free(path);
+	ck_assert_msg(rc == 0, "making the message failed: %s", script);
+}
+
+static char *
+slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	struct sbuf b;
+	char buf[65536];
+	size_t r;
+
+	if (f == NULL)
+		return NULL;
+	sbuf_init(&b);
+	while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
+		sbuf_add(&b, buf, r);
+	fclose(f);
+	*n = b.len;
+	return sbuf_steal(&b);
+}
+
+static void
+write_file(const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(2);
+	}
+	free(path);
+}
+
+/*
+ * The header block as glue.c passes it ("Name: value\r\n" lines, no empty
+ * line), the body as received; verified with From as do_verify derives it
+ * from the From header values (one per line of from_hdr).
+ */
+static void
+verify_file(const char *path, const char *from_hdr, struct verify_result *res)
+{
+	struct msgbuf *mb = msgbuf_new(1 << 20, NULL);
+	struct sbuf h;
+	char *msg, *from = NULL;
+	const char *p, *body;
+	size_t n;
+
+	ck_assert_ptr_nonnull((msg = slurp(path, &n)));
+	sbuf_init(&h);
+	for (p = msg; p < msg + n && *p != '\n' && *p != '\r'; p++) {
+		for (; p < msg + n && *p != '\n'; p++)
+			if (*p != '\r')
+				sbuf_add(&h, p, 1);
+		sbuf_adds(&h, "\r\n");
+	}
+	body = p < msg + n && *p == '\r' ? p + 2 : p + 1;
+	if (body > msg + n)
+		body = msg + n;
+	ck_assert_int_eq(msgbuf_append(mb, body, (size_t)(msg + n - body)), 0);
+	if (from_hdr != NULL && strchr(from_hdr, '\n') == NULL)
+		from = addr_normalize(from_hdr);
+	(void)smime_verify(pki, h.s != NULL ? h.s : "", mb, from, time(NULL),
+	    res);
+	ck_assert_int_eq(ERR_peek_error(), 0);
+	free(from);
+	sbuf_free(&h);
+	msgbuf_free(mb);
+	free(msg);
+}
+
+/*
+ * The field segel would write for res: printable ASCII folded with LF TAB
+ * only, every line < 998 with the field name, and python3-authres reads
+ * it as the expected result (want: "pass", ..., "skip").
+ */
+static void
+check_field(const char *dir, const struct verify_result *res,
+    const char *ident)
+{
+	char *v = authres_format(ID, res), *path, *cmd;
+	const char *p, *line = v;
+	FILE *f;
+	int rc;
+
+	for (p = v; *p != '\0'; p++) {
+		if (*p == '\n') {
+			ck_assert_msg(p[1] == '\t', "LF without TAB: [%s]", v);
+			ck_assert_uint_lt(p - line + strlen("Authentication-Results:"), 998);
+			line = ++p;	/* the TAB */
+			continue;
+		}
+		ck_assert_msg(*p >= 0x20 && *p < 0x7f && *p != '\r',
+		    "byte 0x%02x in [%s]", (unsigned char)*p, v);
+	}
+	ck_assert_uint_lt(p - line + strlen("Authentication-Results:"), 998);
+	path = xasprintf("%s/ar.txt", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(v, f);
+	fclose(f);
+	cmd = xasprintf("/usr/bin/python3 '%s/chk.py' %s '%s' < '%s'", tmpdir,
+	    res->result == AR_SKIP ? "skip" : ar_result_name(res->result),
+	    ident != NULL ? ident : "-", path);
+	rc = system(cmd);
+	ck_assert_msg(rc == 0, "python3-authres on [%s]", v);
+	free(cmd);
+	free(path);
+	free(v);
+}
+
+struct acase {
+	const char *name;
+	const char *make;	/* writes m.eml */
+	const char *from_hdr;	/* From value(s) of the header, LF between */
+	enum ar_result want;
+	const char *part;	/* NULL: not checked */
+	const char *ident;	/* NULL: not checked; "0": none */
+	const char *comment;	/* substring, or NULL */
+};
+
+#define FROM_A "Alice Wulandari <" ALICE ">"
+#define MIX "staff $A > s.eml; { hdr $A; mixed s.eml "
+
+static const struct acase cases[] = {
+	/* ---- hostile certificate fields, quoted in the comment ---- */
+	{ "CN and O with parentheses, quotes, backslash and smime=pass",
+	  "mkcert c paren; msg $A sign $(as c)", FROM_A, AR_PASS, "2", ALICE,
+	  "signer Evil) ; smime=pass (x, O\"\\;((" },
+	{ "CN with CRLF and a whole Authentication-Results line",
+	  "mkcert c crlf; msg $A sign $(as c)", FROM_A, AR_PASS, "2", ALICE,
+	  "signer Eve" },
+	{ "CN with NUL", "mkcert c nul; msg $A sign $(as c)", FROM_A, AR_PASS,
+	  "2", ALICE, "signer Ali" },
+	{ "CN of every control character",
+	  "mkcert c ctl; msg $A sign $(as c)", FROM_A, AR_PASS, "2", ALICE, NULL },
+	{ "CN and O non-ASCII (zero width, RTL override, NBSP, LS)",
+	  "mkcert c utf8; msg $A sign $(as c)", FROM_A, AR_PASS, "2", ALICE, NULL },
+	{ "CN and O of 3000 characters",
+	  "mkcert c long; msg $A sign $(as c)", FROM_A, AR_PASS, "2", ALICE, NULL },
+	/* ---- hostile addresses: identifier property and comment ---- */
+	{ "subject emailAddress is From", "mkcert c subjemail; msg $A sign $(as c)",
+	  FROM_A, AR_PASS, "2", ALICE, NULL },
+	{ "emailAddress with ) ( CRLF quote backslash", "mkcert c bademail; msg $A sign $(as c)",
+	  FROM_A, AR_POLICY, "2", NULL, "is not the From address" },
+	{ "SAN rfc822Name with ; smime=pass CRLF", "mkcert c badsan; msg $A sign $(as c)",
+	  FROM_A, AR_POLICY, "2", NULL, "is not the From address" },
+	{ "SAN rfc822Name of 3000 characters", "mkcert c longsan; msg $A sign $(as c)",
+	  FROM_A, AR_POLICY, "2", "0", "signer (unnamed) is not the From" },
+	{ "several SAN addresses, From among them",
+	  "mkcert c multi; msg $A sign $(as c)", FROM_A, AR_PASS, "2", ALICE, NULL },
+	{ "several SAN addresses, From not among them",
+	  "mkcert c multi; msg $B sign $(as c)", BOB, AR_POLICY, "2",
+	  "evil@kepriprov.go.id", "not the From address" },
+	{ "SAN upper case, From lower case", "mkcert c upper; msg $A sign $(as c)",
+	  FROM_A, AR_PASS, "2", ALICE, NULL },
+	{ "From upper case", "mkcert c upper; msg $A sign $(as c)",
+	  "<ALICE@TANJUNGPINANGKOTA.GO.ID>", AR_PASS, "2", ALICE, NULL },
+	{ "IDN look-alike domain in SAN", "mkcert c idn; msg $A sign $(as c)",
+	  FROM_A, AR_POLICY, "2", "alice@xn--tanjungpinangkta-rcj.go.id", NULL },
+	{ "From with a Cyrillic o, certificate ASCII", "msg $A staff $A",
+	  "alice@tanjungpinangk\xd0\xbeta.go.id", AR_POLICY, "2", ALICE, NULL },
+	/* a certificate without an address "MUST be accepted" (RFC 8550 §3),
+	 * but it binds no From: never pass for whatever From says */
+	{ "From only as dNSName and URI in the SAN",
+	  "mkcert c othertypes; msg $A sign $(as c)", FROM_A, AR_POLICY, "2", "0",
+	  "no e-mail address" },
+	{ "certificate without an address, From in the CN",
+	  "mkcert c noaddr; msg $A sign $(as c)", FROM_A, AR_POLICY, "2", "0",
+	  "no e-mail address" },
+	{ "SAN address with NUL (OpenSSL ignores it)",
+	  "mkcert c nulsan; msg $A sign $(as c)", FROM_A, AR_POLICY, "2", "0",
+	  "no e-mail address" },
+	{ "emailAddress as UTF8String (OpenSSL ignores it)",
+	  "mkcert c utf8email; msg $A sign $(as c)", FROM_A, AR_POLICY, "2", "0", NULL },
+	{ "issuer DN with quotes, CRLF, parentheses (untrusted CA)",
+	  "mkcert c hostileca; msg $A sign $(as c)", FROM_A, AR_FAIL, "2", NULL,
+	  "not issued by a trusted CA" },
+	/* ---- From tricks (From as do_verify derives it) ---- */
+	{ "two From headers", "msg $A staff $A", FROM_A "\n" FROM_A, AR_POLICY,
+	  "2", ALICE, "not the From address" },
+	{ "From with two addresses", "msg $A staff $A", ALICE ", " BOB, AR_POLICY,
+	  "2", ALICE, "not the From address" },
+	{ "From display name is the signer, address another",
+	  "msg $A staff $A", "\"" ALICE "\" <evil@example.org>", AR_POLICY, "2",
+	  ALICE, NULL },
+	{ "two From headers, certificate without an address",
+	  "mkcert c noaddr; msg $A sign $(as c)", FROM_A "\n" BOB, AR_POLICY, "2",
+	  "0", NULL },
+	/* ---- several signers: the worst counts ---- */
+	{ "valid From signer, then an untrusted one",
+	  "mkcert o outside; msg $A staff $A $(as o)", FROM_A, AR_FAIL, "2", NULL,
+	  "not issued by a trusted CA" },
+	{ "untrusted signer for From, then a valid one",
+	  "mkcert o outside; msg $A sign $(as o) $(as $S/$A)", FROM_A, AR_FAIL,
+	  "2", NULL, "not issued by a trusted CA" },
+	{ "untrusted signer for From, valid signer not From",
+	  "mkcert o outside; msg $A sign $(as o) $(as $S/$B)", FROM_A, AR_FAIL,
+	  "2", NULL, "not issued by a trusted CA" },
+	{ "valid From signer, then a valid partner who is not From",
+	  "mkcert e mallory; msg $A staff $A $(as e)", FROM_A, AR_POLICY, "2",
+	  "eve@kepriprov.go.id", "not the From address" },
+	{ "valid From signer, then a revoked one",
+	  "msg $A staff $A $(as $S/dave@tanjungpinangkota.go.id)", FROM_A, AR_FAIL,
+	  "2", NULL, "certificate revoked" },
+	/* ---- nesting ---- */
+	{ "multipart/signed in multipart/signed: outer by another signer",
+	  "staff $A > in.eml; crlf in.eml; { hdr $A; openssl cms -sign -binary -in in.eml "
+	  "$(as $S/$B) -certfile $P/chain.pem; } > m.eml", FROM_A, AR_POLICY, "2",
+	  BOB, "not the From address" },
+	{ "multipart/signed in multipart/signed: outer by From",
+	  "staff $B > in.eml; crlf in.eml; { hdr $A; openssl cms -sign -binary -in in.eml "
+	  "$(as $S/$A) -certfile $P/chain.pem; } > m.eml", FROM_A, AR_PASS, "2",
+	  ALICE, NULL },
+	{ "signed message/rfc822 attached to an unsigned message",
+	  "msg $A staff $A; mv m.eml s.eml; { hdr $A; printf 'MIME-Version: 1.0\\n"
+	  "Content-Type: multipart/mixed; boundary=X\\n\\n--X\\nContent-Type: text/plain\\n\\n"
+	  "Transfer to account 123\\n--X\\nContent-Type: message/rfc822\\n\\n'; cat s.eml; "
+	  "printf '\\n--X--\\n'; } > m.eml", FROM_A, AR_NONE, NULL, NULL, NULL },
+	{ "signed message/rfc822 first in multipart/mixed",
+	  "msg $A staff $A; mv m.eml s.eml; { hdr $A; printf 'MIME-Version: 1.0\\n"
+	  "Content-Type: multipart/mixed; boundary=X\\n\\n--X\\nContent-Type: message/rfc822\\n\\n'; "
+	  "cat s.eml; printf '\\n--X\\nContent-Type: text/plain\\n\\nfooter\\n--X--\\n'; } > m.eml",
+	  FROM_A, AR_NONE, NULL, NULL, NULL },
+	{ "top-level message/rfc822 holding a signed message",
+	  "msg $A staff $A; mv m.eml s.eml; { hdr $A; printf 'MIME-Version: 1.0\\n"
+	  "Content-Type: message/rfc822\\n\\n'; cat s.eml; } > m.eml",
+	  FROM_A, AR_NONE, NULL, NULL, NULL },
+	{ "list footer: one small text/plain part stays pass",
+	  MIX "'Content-Type: text/plain' 'milis@kepriprov.go.id'; } > m.eml",
+	  FROM_A, AR_PASS, "1.2", ALICE, "signature valid" },
+	{ "signed first part, then an attachment",
+	  MIX "'Content-Type: application/octet-stream; name=invoice.exe\nContent-Disposition: attachment; filename=invoice.exe' 'TVqQAAMAAAAEAAAA'; } > m.eml",
+	  FROM_A, AR_POLICY, "1.2", ALICE, "unsigned" },
+	{ "signed first part, then text/html",
+	  MIX "'Content-Type: text/html' '<p>Transfer to account 123</p>'; } > m.eml",
+	  FROM_A, AR_POLICY, "1.2", ALICE, "unsigned" },
+	{ "signed first part, then a text/plain attachment",
+	  MIX "'Content-Type: text/plain\nContent-Disposition: attachment; filename=a.txt' 'x'; } > m.eml",
+	  FROM_A, AR_POLICY, "1.2", ALICE, "unsigned" },
+	{ "signed first part, then a long text/plain part",
+	  MIX "'Content-Type: text/plain' \"$(head -c 30000 /dev/zero | tr '\\0' x | fold -w 70)\"; } > m.eml",
+	  FROM_A, AR_POLICY, "1.2", ALICE, "unsigned" },
+	{ "signed first part, then two footers",
+	  "staff $A > s.eml; { hdr $A; printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\n'; "
+	  "cat s.eml; printf '\\n--LIST\\nContent-Type: text/plain\\n\\nf1\\n--LIST\\nContent-Type: text/plain\\n\\nf2\\n--LIST--\\n'; } > m.eml",
+	  FROM_A, AR_POLICY, "1.2", ALICE, "unsigned" },
+	{ "opaque first part, then an attachment",
+	  "staff $A -nodetach > s.eml; { hdr $A; mixed s.eml 'Content-Type: application/pdf' 'JVBERi0='; } > m.eml",
+	  FROM_A, AR_POLICY, "1", ALICE, "unsigned" },
+	{ "opaque whose content is another signed-data (bob), outer by From",
+	  "staff $B -nodetach > in.eml; crlf in.eml; { hdr $A; openssl cms -sign -binary -nodetach "
+	  "-in in.eml $(as $S/$A) -certfile $P/chain.pem; } > m.eml", FROM_A, AR_PASS,
+	  "1", ALICE, NULL },
+	{ "opaque whose content is alice's signed-data, outer by a partner",
+	  "mkcert e mallory; staff $A -nodetach > in.eml; crlf in.eml; { hdr $A; "
+	  "openssl cms -sign -binary -nodetach -in in.eml $(as e) -certfile $P/chain.pem; } > m.eml",
+	  FROM_A, AR_POLICY, "1", "eve@kepriprov.go.id", NULL },
+	{ "opaque over enveloped-data labelled signed-data",
+	  "content; openssl cms -encrypt -aes256 -in content.txt -out e.eml $S/$B.pem; crlf e.eml; "
+	  "sed -i 's/enveloped-data/signed-data/' e.eml; { hdr $A; openssl cms -sign -binary -nodetach "
+	  "-in e.eml $(as $S/$A) -certfile $P/chain.pem; } > m.eml", FROM_A, AR_SKIP, NULL, NULL, NULL },
+	/* ---- the header a reader sees differs from the one verified ---- */
+	{ "two Content-Type fields, the signed one last",
+	  "msg $A staff $A; { hdr $A; printf 'Content-Type: multipart/mixed; boundary=EVIL\\n'; "
+	  "sed '1,4d' m.eml; printf '\\n--EVIL\\nContent-Type: text/plain\\n\\nTransfer to account 123\\n--EVIL--\\n'; } > m2.eml; mv m2.eml m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "Content-Type" },
+	{ "two Content-Type fields in the first part of multipart/mixed",
+	  "staff $A > s.eml; { hdr $A; printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\n"
+	  "Content-Type: text/html\\n'; cat s.eml; printf '\\n--LIST\\nContent-Type: text/plain\\n\\nfooter\\n--LIST--\\n'; } > m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "Content-Type" },
+};
+
+START_TEST(test_case)
+{
+	const struct acase *c = &cases[_i];
+	struct verify_result r;
+	char *dir, *path;
+
+	dir = xasprintf("%s/case%02d", tmpdir, _i);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	sh(dir, c->make);
+	path = xasprintf("%s/m.eml", dir);
+	verify_file(path, c->from_hdr, &r);
+	ck_assert_msg(r.result == c->want, "%s: result %s (%s), want %s",
+	    c->name, ar_result_name(r.result), r.comment ? r.comment : "",
+	    ar_result_name(c->want));
+	if (c->part != NULL)
+		ck_assert_msg(r.part != NULL && strcmp(r.part, c->part) == 0,
+		    "%s: part %s, want %s", c->name, r.part ? r.part : "(null)",
+		    c->part);
+	if (c->ident != NULL && strcmp(c->ident, "0") == 0)
+		ck_assert_msg(r.identifier == NULL, "%s: identifier %s",
+		    c->name, r.identifier);
+	else if (c->ident != NULL)
+		ck_assert_msg(r.identifier != NULL &&
+		    strcmp(r.identifier, c->ident) == 0, "%s: identifier %s",
+		    c->name, r.identifier ? r.identifier : "(null)");
+	if (c->comment != NULL)
+		ck_assert_msg(r.comment != NULL &&
+		    strstr(r.comment, c->comment) != NULL,
+		    "%s: comment \"%s\", want \"%s\"", c->name,
+		    r.comment ? r.comment : "(null)", c->comment);
+	if (r.result != AR_NONE)
+		check_field(dir, &r, c->ident != NULL && strchr(c->ident, '"') == NULL ?
+		    c->ident : NULL);
+	verify_result_free(&r);
+	free(path);
+	free(dir);
+}
+END_TEST
+
+/* ---- forged fields with our authserv-id ---- */
+
+struct fcase {
+	const char *name;	/* header name as received */
+	const char *value;
+	bool ours;		/* to be removed */
+};
+
+static const struct fcase forged[] = {
+	{ "Authentication-Results", " " ID "; smime=pass", true },
+	{ "authentication-results", " " ID "; smime=pass", true },
+	{ "AUTHENTICATION-RESULTS", " " ID "; smime=pass", true },
+	{ "Authentication-Results", " MAIL.TanjungPinangKota.GO.ID; smime=pass", true },
+	{ "Authentication-Results", " \"" ID "\"; smime=pass", true },
+	{ "Authentication-Results", " \"MAIL.tanjungpinangkota.go.id\"; smime=pass", true },
+	{ "Authentication-Results", " " ID " 1; smime=pass", true },
+	{ "Authentication-Results", " " ID "\n\t1 ; smime=pass", true },
+	{ "Authentication-Results", " (x) " ID " (y) ; smime=pass", true },
+	{ "Authentication-Results", "\t \n\t" ID ";smime=pass", true },
+	{ "Authentication-Results", " " ID ". ; smime=pass", true },
+	{ "Authentication-Results", " \"" ID ".\"; smime=pass", true },
+	{ "Authentication-Results", " " ID ";", true },
+	{ "Authentication-Results", " x." ID "; smime=pass", false },
+	{ "Authentication-Results", " " ID ".x; smime=pass", false },
+	{ "ARC-Authentication-Results", " i=1; " ID "; smime=pass", false },
+	{ "X-Authentication-Results", " " ID "; smime=pass", false },
+	{ "Authentication-Results-Original", " " ID "; smime=pass", false },
+	{ "X-Original-Authentication-Results", " " ID "; smime=pass", false },
+};
+
+START_TEST(test_forged)
+{
+	const struct fcase *f = &forged[_i];
+	struct conf c;
+	struct msgctx *m;
+
+	memset(&c, 0, sizeof(c));
+	c.max_headers = 1000;
+	c.max_header_bytes = 1 << 20;
+	c.max_message_size = 1 << 20;
+	c.memory_threshold = 1 << 20;
+	m = msgctx_new(&c);
+	/* a foreign one first, so the index counts fields of that name */
+	msgctx_header(m, &c, f->name, "mx.example.org; spf=pass", ID);
+	msgctx_header(m, &c, "From", ALICE, ID);
+	msgctx_header(m, &c, f->name, f->value, ID);
+	if (f->ours) {
+		ck_assert_msg(m->n_ar_ours == 1 && m->ar_ours[0] == 2,
+		    "%s:%s not removed", f->name, f->value);
+	} else
+		ck_assert_msg(m->n_ar_ours == 0, "%s:%s removed", f->name,
+		    f->value);
+	msgctx_free(m);
+}
+END_TEST
+
+static int
+setup(void)
+{
+	struct conf cf;
+	struct diag d;
+	char *cmd;
+
+	if (access("tests/pki/gen", X_OK) != 0 || mkdtemp(tmpdir) == NULL)
+		return -1;
+	cmd = xasprintf("tests/pki/gen '%s/pki' >/dev/null", tmpdir);
+	if (system(cmd) != 0) {
+		free(cmd);
+		return -1;
+	}
+	free(cmd);
+	write_file("lib.sh", shlib);
+	write_file("mkcert.py", mkcert);
+	write_file("chk.py", chkpy);
+	memset(&cf, 0, sizeof(cf));
+	cf.path = "test";
+	cf.trust_file = xasprintf("%s/pki/trust.pem", tmpdir);
+	cf.crl_dir = xasprintf("%s/pki/crl", tmpdir);
+	diag_init(&d);
+	pki = pki_load(&cf, &d);
+	diag_free(&d);
+	free(cf.trust_file);
+	free(cf.crl_dir);
+	return pki != NULL ? 0 : -1;
+}
+
+int
+main(void)
+{
+	Suite *s = suite_create("attack_verify");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	char *cmd;
+	int nfail;
+
+	if (system("/usr/bin/python3 -c 'import authres, cryptography' 2>/dev/null") != 0) {
+		fprintf(stderr, "test_attack_verify: needs python3-authres and python3-cryptography\n");
+		return 77;
+	}
+	if (setup() != 0) {
+		fprintf(stderr, "test_attack_verify: cannot build the test PKI\n");
+		return EXIT_FAILURE;
+	}
+	g_mime_init();
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_case, 0, NELEM(cases));
+	tcase_add_loop_test(tc, test_forged, 0, NELEM(forged));
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nfail = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	pki_free(pki);
+	g_mime_shutdown();
+	if (getenv("SEGEL_KEEP_TMP") == NULL) {
+		cmd = xasprintf("rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			perror("rm");
+		free(cmd);
+	} else
+		fprintf(stderr, "test_attack_verify: kept %s\n", tmpdir);
+	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
