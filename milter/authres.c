@@ -291,11 +291,15 @@ authres_servid(const char *value)
 bool
 authres_is_ours(const char *value, const char *authserv_id)
 {
+	size_t n;
 	char *id;
 	bool ours;
 
 	if (authserv_id == NULL || (id = authres_servid(value)) == NULL)
 		return false;
+	/* "mail.example." names the same host to a reader: ours too */
+	if ((n = strlen(id)) > 1 && id[n - 1] == '.')
+		id[n - 1] = '\0';
 	ours = strcasecmp(id, authserv_id) == 0;
 	free(id);
 	return ours;

@@ -34,6 +34,7 @@
 #define VERIFY_SIG_MAX		(1024 * 1024)	/* decoded detached signature */
 #define VERIFY_OPAQUE_MAX	(256 * 1024 * 1024)
 #define VERIFY_SNIFF_MAX	(64 * 1024)	/* enough for a part's headers */
+#define VERIFY_FOOTER_MAX	4096		/* a list footer, as encoded */
 
 /* The received body: in memory, or the spool file mapped read-only. */
 struct raw {
@@ -49,6 +50,7 @@ struct loc {
 	GMimeObject *obj;	/* the multipart/signed or the pkcs7-mime part */
 	const char *part;	/* IMAP section of the signature */
 	bool nested;		/* first part of a top-level multipart/mixed */
+	bool mixed;		/* the same, detached or opaque */
 };
 
 void
@@ -441,8 +443,36 @@ locate(GMimeObject *top, struct loc *l)
 	if (g_mime_multipart_get_count(mp) > 0)
 		locate_in(g_mime_multipart_get_part(mp, 0), l, "1", "1.2");
 	l->nested = l->kind == LOC_DETACHED;
+	l->mixed = l->kind != LOC_NONE;
 	if (l->kind == LOC_NONE)
 		l->obj = top;
+}
+
+/*
+ * The Content-Type fields of o. With several, a reader may take the first
+ * where GMime takes the last, and show content other than what was
+ * verified.
+ */
+static int
+ct_count(GMimeObject *o)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	const char *nm;
+	int i, k = 0, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+
+	for (i = 0; i < n; i++) {
+		nm = g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i));
+		if (nm != NULL && strncasecmp(nm, "Content-Type", 12) == 0 &&
+		    nm[12 + strspn(nm + 12, " \t")] == '\0')
+			k++;
+	}
+	return k;
+}
+
+static bool
+ambiguous(GMimeObject *top, const struct loc *l)
+{
+	return ct_count(top) > 1 || (l->mixed && ct_count(l->obj) > 1);
 }
 
 /*
@@ -495,6 +525,34 @@ decode_part(GMimeObject *o, size_t max)
 	return a;
 }
 
+/*
+ * After a signed first part, a mailing list adds one short inline
+ * text/plain footer. Anything else (attachments, HTML, more parts) is
+ * content nobody signed, shown beside the signed part.
+ */
+static bool
+footer_only(GMimeObject *top)
+{
+	GMimeMultipart *mp = GMIME_MULTIPART(top);
+	GMimeContentDisposition *d;
+	GMimeDataWrapper *w;
+	GMimeStream *st;
+	GMimeObject *f;
+
+	if (g_mime_multipart_get_count(mp) != 2)
+		return false;
+	f = g_mime_multipart_get_part(mp, 1);
+	if (!GMIME_IS_PART(f) || !is_type(f, "text", "plain"))
+		return false;
+	d = g_mime_object_get_content_disposition(f);
+	if (d != NULL && g_mime_content_disposition_is_attachment(d))
+		return false;
+	if ((w = g_mime_part_get_content(GMIME_PART(f))) == NULL ||
+	    (st = g_mime_data_wrapper_get_stream(w)) == NULL)
+		return true;	/* empty */
+	return !stream_longer(st, VERIFY_FOOTER_MAX);
+}
+
 static int
 cms_type(CMS_ContentInfo *cms)
 {
@@ -522,9 +580,10 @@ is_encrypted(GMimeObject *o)
 		return true;
 	if (!is_pkcs7_mime(o))
 		return false;
+	/* Any other label is not believed: a reader decodes the CMS. */
 	st = g_mime_object_get_content_type_parameter(o, "smime-type");
-	if (st != NULL)
-		return strcasestr(st, "enveloped") != NULL;
+	if (st != NULL && strcasestr(st, "enveloped") != NULL)
+		return true;
 	if ((a = decode_part(o, VERIFY_OPAQUE_MAX)) == NULL)
 		return false;
 	p = a->data;
@@ -614,33 +673,46 @@ out:
 		g_byte_array_free(der, TRUE);
 }
 
-/* The first bytes of an opaque signature's content, parsed for its type. */
+static GMimeObject *
+parse_mem(const unsigned char *p, size_t n)
+{
+	GMimeStream *s = g_mime_stream_mem_new_with_buffer((const char *)p, n);
+	GMimeParser *parser = g_mime_parser_new_with_stream(s);
+	GMimeObject *o = g_mime_parser_construct_part(parser, NULL);
+
+	g_object_unref(parser);
+	g_object_unref(s);
+	return o;
+}
+
+/*
+ * An opaque signature's content, parsed for its type: the first bytes, and
+ * all of it when it is a pkcs7-mime entity, whose CMS type decides (its
+ * smime-type label may lie).
+ */
 static bool
 econtent_is_encrypted(CMS_ContentInfo *cms)
 {
 	ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
-	GMimeStream *s;
-	GMimeParser *parser;
+	const unsigned char *p;
 	GMimeObject *o;
 	bool enc = false;
-	int len;
+	size_t len;
 
 	if (pos == NULL || *pos == NULL)
 		return false;
-	len = ASN1_STRING_length(*pos);
-	s = g_mime_stream_mem_new_with_buffer(
-	    (const char *)ASN1_STRING_get0_data(*pos),
-	    (size_t)(len > VERIFY_SNIFF_MAX ? VERIFY_SNIFF_MAX : len));
-	parser = g_mime_parser_new_with_stream(s);
-	if ((o = g_mime_parser_construct_part(parser, NULL)) != NULL) {
-		enc = GMIME_IS_MULTIPART_ENCRYPTED(o) || (is_pkcs7_mime(o) &&
-		    (g_mime_object_get_content_type_parameter(o, "smime-type") == NULL ||
-		    strcasestr(g_mime_object_get_content_type_parameter(o,
-		    "smime-type"), "enveloped") != NULL));
+	p = ASN1_STRING_get0_data(*pos);
+	len = (size_t)ASN1_STRING_length(*pos);
+	if ((o = parse_mem(p, len > VERIFY_SNIFF_MAX ? VERIFY_SNIFF_MAX : len)) ==
+	    NULL)
+		return false;
+	if (is_pkcs7_mime(o) && len > VERIFY_SNIFF_MAX) {
 		g_object_unref(o);
+		if ((o = parse_mem(p, len)) == NULL)
+			return false;
 	}
-	g_object_unref(parser);
-	g_object_unref(s);
+	enc = is_encrypted(o);
+	g_object_unref(o);
 	return enc;
 }
 
@@ -683,6 +755,17 @@ out:
 		g_byte_array_free(der, TRUE);
 }
 
+/* Parts after the signed one that are more than a list footer. */
+static void
+unsigned_after(struct verify_result *res)
+{
+	char *s = xasprintf("unsigned content after the signed part; %s",
+	    res->comment != NULL ? res->comment : "signature valid");
+
+	verify_cms_result(res, AR_POLICY, s);
+	free(s);
+}
+
 int
 smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
     const char *from_addr, time_t now, struct verify_result *res)
@@ -704,10 +787,15 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
 	else if (l.kind != LOC_NONE && (pki == NULL || pki->store == NULL))
 		verify_cms_result(res, AR_TEMPERROR, "no trust anchors loaded");
+	else if (l.kind != LOC_NONE && ambiguous(top, &l))
+		verify_cms_result(res, AR_NEUTRAL,
+		    "several Content-Type fields: what is shown is ambiguous");
 	else if (l.kind == LOC_DETACHED)
 		verify_detached(pki, &raw, top, &l, from_addr, now, res);
 	else if (l.kind == LOC_OPAQUE)
 		verify_opaque(pki, l.obj, from_addr, now, res);
+	if (l.mixed && res->result == AR_PASS && !footer_only(top))
+		unsigned_after(res);
 	if (l.part != NULL && res->result != AR_NONE && res->result != AR_SKIP &&
 	    res->part == NULL)
 		res->part = xstrdup(l.part);

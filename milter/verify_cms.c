@@ -121,19 +121,20 @@ lower(const char *s)
 /*
  * RFC 8550 §3: From must match an address of the certificate (SAN
  * rfc822Name or subject emailAddress), compared case-insensitively also in
- * the local part; a certificate without an address is accepted. Sets the
- * identifier to the matching address, else the certificate's first one.
+ * the local part. Sets the identifier to the matching address, else the
+ * certificate's first one. 1: From matches; 0: it does not; -1: the
+ * certificate names no address. Such a certificate is accepted (RFC 8550
+ * §3), but binds no From: as a pass it would vouch for whatever From says.
  */
-static bool
+static int
 addr_matches(X509 *x, const char *from, struct verify_result *res)
 {
 	STACK_OF(OPENSSL_STRING) *em = X509_get1_email(x);
 	const char *a;
-	bool ok = true;
+	bool ok = false;
 	int i, n = sk_OPENSSL_STRING_num(em);
 
 	if (n > 0) {
-		ok = false;
 		for (i = 0; i < n && i < VERIFY_MAX_ADDRS && !ok; i++) {
 			a = sk_OPENSSL_STRING_value(em, i);
 			ok = from != NULL && strcasecmp(a, from) == 0;
@@ -143,7 +144,7 @@ addr_matches(X509 *x, const char *from, struct verify_result *res)
 			res->identifier = lower(a);
 	}
 	X509_email_free(em);
-	return ok;
+	return n <= 0 ? -1 : ok;
 }
 
 static int
@@ -315,7 +316,10 @@ check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
 	int err;
 
 	cert_info(x, res);
-	if (!addr_matches(x, from, res)) {
+	if ((err = addr_matches(x, from, res)) == -1)
+		verify_cms_result(res, AR_POLICY,
+		    "signer certificate names no e-mail address");
+	else if (err == 0) {
 		s = xasprintf("signer %s is not the From address",
 		    res->identifier != NULL ? res->identifier : "(unnamed)");
 		verify_cms_result(res, AR_POLICY, s);
