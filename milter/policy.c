@@ -2,6 +2,7 @@
  * policy.c - pure decisions: roles, TLS sufficiency, who may be signed for,
  * and the refusal texts (English then Indonesian). See policy.h.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,191 @@ sign_refuse(struct sign_decision *d, const char *reason)
 	d->reason = reason;
 }
 
+/* Skips a quoted string opening at p; NULL when unterminated. */
+static const char *
+skip_quoted(const char *p)
+{
+	for (p++; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* Skips a (nested) comment opening at p; NULL when unterminated. */
+static const char *
+skip_comment(const char *p)
+{
+	int depth = 0;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0)
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* A control character some reader may take for a line break, or hide:
+ * all below 0x20 but TAB and the LF or CR LF of folding, and DEL. */
+static bool
+bad_ctl(const char *p)
+{
+	unsigned char c = (unsigned char)*p;
+
+	if (c == '\t' || c == '\n')
+		return false;
+	if (c == '\r')
+		return p[1] != '\n';
+	return c < 0x20 || c == 0x7f;
+}
+
+/*
+ * Whether a From value is one mailbox and nothing else a reader could take
+ * for an address: "[phrase] <addr-spec> [comments]" or "addr-spec
+ * [comments]". addr_normalize is lenient: it gives bob for "alice@x <bob@x>",
+ * "<bob@x> <alice@x>" and "bob@x alice@x", which Python's email package
+ * reads as alice, and so may a mail reader. Signing needs no doubt.
+ */
+static bool
+from_shape_ok(const char *v)
+{
+	const char *p, *next;
+	size_t words = 0, at_words = 0;
+	bool angle = false, quoted = false;
+
+	for (p = v; *p != '\0'; p++)
+		if (bad_ctl(p))
+			return false;
+	for (p = v; *p != '\0'; p = next) {
+		next = p + 1;
+		if (isspace((unsigned char)*p))
+			continue;
+		if (*p == '(') {
+			if ((next = skip_comment(p)) == NULL)
+				return false;
+		} else if (angle)	/* only comments after the angle-addr */
+			return false;
+		else if (*p == '"') {
+			if ((next = skip_quoted(p)) == NULL)
+				return false;
+			quoted = true;
+		} else if (*p == '<') {
+			if ((next = strchr(p, '>')) == NULL)
+				return false;
+			next++;
+			angle = true;
+		} else {
+			next = p + strcspn(p, " \t\r\n(\"<");
+			if (p + strcspn(p, ",;:>[]\\)") < next)
+				return false;	/* a group, a list, a stray special */
+			words++;
+			if (p + strcspn(p, "@") < next)
+				at_words++;
+		}
+	}
+	if (angle)
+		return at_words == 0;
+	return words == 1 && at_words == 1 && !quoted;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void
+add_byte(struct sbuf *b, int c)
+{
+	char ch = c == '\0' ? ' ' : (char)c;
+
+	sbuf_add(b, &ch, 1);
+}
+
+/* Decodes the text of a Q or B encoded-word (RFC 2047), any charset. */
+static void
+ew_text(int enc, const char *p, const char *end, struct sbuf *b)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned int acc = 0;
+	int bits = 0;
+	const char *k;
+
+	for (; p < end; p++) {
+		if (enc == 'q' && *p == '_')
+			add_byte(b, ' ');
+		else if (enc == 'q' && *p == '=' && end - p > 2 &&
+		    hexval((unsigned char)p[1]) >= 0 &&
+		    hexval((unsigned char)p[2]) >= 0) {
+			add_byte(b, hexval((unsigned char)p[1]) * 16 +
+			    hexval((unsigned char)p[2]));
+			p += 2;
+		} else if (enc == 'q')
+			add_byte(b, (unsigned char)*p);
+		else if (*p != '\0' && (k = strchr(b64, *p)) != NULL) {
+			acc = (acc << 6) | (unsigned int)(k - b64);
+			if ((bits += 6) >= 8) {
+				bits -= 8;
+				add_byte(b, (int)((acc >> bits) & 0xff));
+			}
+		}
+	}
+}
+
+/* The value with its encoded-words decoded, as a mail reader shows it. */
+static char *
+from_decode(const char *v)
+{
+	struct sbuf b;
+	const char *p = v, *q, *end;
+	int enc;
+
+	sbuf_init(&b);
+	while (*p != '\0') {
+		if (p[0] == '=' && p[1] == '?' && (q = strchr(p + 2, '?')) &&
+		    q[1] != '\0' && q[2] == '?' &&
+		    (end = strstr(q + 3, "?=")) != NULL &&
+		    ((enc = tolower((unsigned char)q[1])) == 'q' || enc == 'b')) {
+			ew_text(enc, q + 3, end, &b);
+			p = end + 2;
+		} else
+			add_byte(&b, (unsigned char)*p++);
+	}
+	return sbuf_steal(&b);
+}
+
+/*
+ * Whether what a reader shows of the From value names no address but addr:
+ * every word of the display name, quoted strings and comments (encoded-words
+ * decoded) holding an '@', or a look-alike (U+FF20 FULLWIDTH COMMERCIAL AT,
+ * U+FE6B SMALL COMMERCIAL AT), must be addr itself. Else "bob@x" signs mail
+ * that shows "alice@x" <bob@x> as alice in readers showing only the name.
+ */
+static bool
+from_display_ok(const char *v, const char *addr)
+{
+	char *d = from_decode(v), *w, *save = NULL;
+	bool ok = true;
+
+	for (w = strtok_r(d, " \t\r\n\"()<>,;:", &save); w != NULL && ok;
+	    w = strtok_r(NULL, " \t\r\n\"()<>,;:", &save))
+		if ((strchr(w, '@') || strstr(w, "\xef\xbc\xa0") ||
+		    strstr(w, "\xef\xb9\xab")) && strcasecmp(w, addr) != 0)
+			ok = false;
+	free(d);
+	return ok;
+}
+
 /* The certificate part of the outbound decision. */
 static void
 policy_sign_cert(const struct conf *c, const char *from, enum cert_status st,
@@ -175,7 +361,7 @@ policy_sign(const struct conf *c, const struct sess_facts *f,
 	d->reason = "inbound";
 	if (!c->sign_enabled || (!authed && !f->trusted_host))
 		return;
-	if (n_from == 1 && from_value != NULL)
+	if (n_from == 1 && from_value != NULL && from_shape_ok(from_value))
 		from = addr_normalize(from_value);
 	if (from == NULL) {
 		/* Several From addresses, or none: never signed. */
@@ -195,6 +381,16 @@ policy_sign(const struct conf *c, const struct sess_facts *f,
 		reply_set(&d->reply, "550", "5.7.1", "Login %s may not send as "
 		    "%s / Akun %s tidak berhak mengirim sebagai %s", f->login,
 		    from, f->login, from);
+		goto out;
+	}
+	if (!from_display_ok(from_value, from)) {
+		/* Not signed for anyone; refused when a login can be told. */
+		if (authed) {
+			sign_refuse(d, "From shows another address");
+			reply_set(&d->reply, "550", "5.7.1", "The From field "
+			    "may show no address but %s / Kolom pengirim (From) "
+			    "tidak boleh menampilkan alamat selain %s", from, from);
+		}
 		goto out;
 	}
 	if (is_protected) {

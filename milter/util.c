@@ -266,11 +266,17 @@ bool
 addr_in_domain(const char *addr, const char *domain)
 {
 	const char *at;
+	size_t n;
 
 	if (addr == NULL || domain == NULL)
 		return false;
-	at = strrchr(addr, '@');
-	return at != NULL && strcasecmp(at + 1, domain) == 0;
+	if ((at = strrchr(addr, '@')) == NULL)
+		return false;
+	/* "domain." is the same domain to DNS and to a reader; were it
+	 * foreign, "alice@domain." would pass the login check unsigned. */
+	n = strlen(domain);
+	return strncasecmp(at + 1, domain, n) == 0 &&
+	    (at[1 + n] == '\0' || (at[1 + n] == '.' && at[2 + n] == '\0'));
 }
 
 bool
