@@ -347,6 +347,20 @@ audit_close(struct audit *a)
 }
 
 int
+audit_head(struct audit *a, char head[65])
+{
+	int nl, rc = -1;
+
+	pthread_mutex_lock(&a->mu);
+	if (audit_lock(a) == 0) {
+		rc = audit_prev(a, a->fd, head, &nl);
+		(void)flock(a->fd, LOCK_UN);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+int
 audit_write(struct audit *a, const struct audit_rec *r)
 {
 	struct sbuf b;
@@ -640,6 +654,8 @@ audit_rotations(const char *path)
 
 struct audit_walk {
 	char expect[65];
+	const char *anchor;	/* a head noted earlier, or NULL */
+	size_t anchor_at;	/* the record whose hash it is (1..), or 0 */
 	size_t records;
 	int first;		/* no record seen yet */
 	int trimmed;		/* the oldest file chains to a removed one */
@@ -696,6 +712,9 @@ audit_verify_file(const char *file, struct audit_walk *w, int oldest_rot,
 		audit_hash(line, (size_t)n, w->expect);
 		w->first = 0;
 		w->records++;
+		if (w->anchor != NULL && w->anchor_at == 0 &&
+		    strcmp(w->expect, w->anchor) == 0)
+			w->anchor_at = w->records;
 	}
 	free(line);
 	fclose(fp);
@@ -703,7 +722,7 @@ audit_verify_file(const char *file, struct audit_walk *w, int oldest_rot,
 }
 
 int
-audit_verify(const char *path, struct sbuf *err)
+audit_verify(const char *path, const char *anchor, struct sbuf *err)
 {
 	struct audit_walk w;
 	struct stat st;
@@ -713,6 +732,9 @@ audit_verify(const char *path, struct sbuf *err)
 	memset(&w, 0, sizeof(w));
 	memcpy(w.expect, AUDIT_ZERO, 65);
 	w.first = 1;
+	/* the head of an empty log anchors nothing */
+	w.anchor = anchor != NULL && strcmp(anchor, AUDIT_ZERO) != 0 ?
+	    anchor : NULL;
 	n = audit_rotations(path);
 	for (i = n; rc == 0 && i >= 0; i--) {
 		file = i > 0 ? xasprintf("%s.%d", path, i) : xstrdup(path);
@@ -720,9 +742,19 @@ audit_verify(const char *path, struct sbuf *err)
 			rc = audit_verify_file(file, &w, i == n && i > 0, err);
 		free(file);
 	}
-	if (rc == 0)
-		sbuf_printf(err, "%zu records in %d file%s, chain intact%s",
-		    w.records, n + 1, n ? "s" : "", w.trimmed ? " (it starts "
-		    "in a rotated file whose predecessors were removed)" : "");
+	if (rc == 0 && w.anchor != NULL && w.anchor_at == 0) {
+		sbuf_printf(err, "anchor %s is not in the chain (the log was "
+		    "rebuilt, or cut before that record)", anchor);
+		return 1;
+	}
+	if (rc == 0) {
+		sbuf_printf(err, "%zu records in %d file%s, chain intact%s; "
+		    "head %s", w.records, n + 1, n ? "s" : "", w.trimmed ?
+		    " (it starts in a rotated file whose predecessors were "
+		    "removed)" : "", w.expect);
+		if (w.anchor != NULL)
+			sbuf_printf(err, "; anchor is record %zu of %zu",
+			    w.anchor_at, w.records);
+	}
 	return rc;
 }

@@ -40,11 +40,21 @@ void audit_close(struct audit *);
 int audit_write(struct audit *, const struct audit_rec *);
 
 /*
+ * The chain's head: the hash of the last record, 64 zeros when there is
+ * none. Written down elsewhere (the daemon logs it at start and reload;
+ * `segelctl audit verify` prints it), a head is an anchor: a chain rebuilt
+ * from scratch or cut before it no longer contains it. 0, or -1.
+ */
+int audit_head(struct audit *, char head[65]);
+
+/*
  * Walks the chain of path (and its rotated predecessors path.1, ...).
  * Returns 0 when intact; otherwise 1 and describes the first broken record
- * (file and line) in err.
+ * (file and line) in err. With anchor (a head noted earlier, 64 hex
+ * digits; NULL for none), the chain must also contain a record whose hash
+ * it is.
  */
-int audit_verify(const char *path, struct sbuf *err);
+int audit_verify(const char *path, const char *anchor, struct sbuf *err);
 
 /*
  * Rotation: path is renamed to path.1 (path.1 to path.2, ...; newest is .1)
@@ -53,7 +63,8 @@ int audit_verify(const char *path, struct sbuf *err);
  * file reopens path before writing. The first record of the oldest file
  * has prev = 64 zeros; when older rotated files were deleted, the chain
  * simply starts at the oldest one left (noted in err on success).
- * On success err gets a one-line summary ("N records in M files ...").
+ * On success err gets a one-line summary ("N records in M files ...",
+ * the head, and where the anchor is).
  */
 
 /* One record read back (report, verify). Strings owned; NULL when null. */

@@ -26,6 +26,7 @@
 #include <gmime/gmime.h>
 #include <openssl/ssl.h>
 
+#include "audit.h"
 #include "diag.h"
 #include "glue.h"
 #include "log.h"
@@ -68,6 +69,21 @@ log_diag(const struct diag *d)
 	}
 }
 
+/*
+ * The audit chain's head goes to the system log at start and at each
+ * reload: a copy outside the audit file that `segelctl audit verify
+ * --anchor HEAD` can check the file against later.
+ */
+static void
+log_audit_head(struct runtime *rt)
+{
+	char head[65];
+
+	if (rt->audit != NULL && audit_head(rt->audit, head) == 0)
+		log_msg(LOG_NOTICE, "audit log %s: head %s",
+		    rt->conf->audit_file, head);
+}
+
 static void *
 reload_thread(void *arg)
 {
@@ -91,6 +107,7 @@ reload_thread(void *arg)
 			continue;
 		}
 		log_set_level(rt->conf->log_level);
+		log_audit_head(rt);
 		runtime_publish(rt);
 		log_msg(LOG_NOTICE, "configuration loaded (reload): %zu "
 		    "certificate(s)", rt->store ? certstore_count(rt->store) : 0);
@@ -223,6 +240,7 @@ main(int argc, char **argv)
 	umask(007);
 	if (glue_open(sock) != 0 || drop_privileges(rt->conf, sock) != 0)
 		return EX_OSERR;
+	log_audit_head(rt);
 	runtime_publish(rt);
 	if (!foreground && daemon(0, 0) != 0)
 		return EX_OSERR;

@@ -59,7 +59,9 @@ usage(const char *why)
 	    "  expiring --days N                 exit 1 when any expires "
 	    "within N days\n"
 	    "  check                             as segel-milter -n\n"
-	    "  audit verify                      check the audit log's chain\n"
+	    "  audit verify [--anchor HEAD]      check the audit log's chain "
+	    "(and that\n"
+	    "                                    a head noted earlier is in it)\n"
 	    "  report --since DATE [--until DATE] [--html FILE]\n", stderr);
 	exit(EX_USAGE);
 }
@@ -731,11 +733,18 @@ cmd_check(struct ctl *x, int argc, char **argv)
 static int
 cmd_audit(struct ctl *x, int argc, char **argv)
 {
+	const char *anchor = NULL;
 	struct sbuf err;
 	int rc;
 
-	if (argc != 2 || strcmp(argv[1], "verify") != 0)
-		usage("audit verify");
+	if (argc == 4 && strcmp(argv[2], "--anchor") == 0)
+		anchor = argv[3];
+	else if (argc != 2)
+		usage("audit verify [--anchor HEAD]");
+	if (strcmp(argv[1], "verify") != 0 || (anchor != NULL &&
+	    (strlen(anchor) != 64 || strspn(anchor, "0123456789abcdef") != 64)))
+		usage("audit verify [--anchor HEAD]: HEAD is the 64 lowercase "
+		    "hex digits of a head printed earlier");
 	diag_init(&x->d);
 	if ((x->c = conf_load(x->conf_path, &x->d)) == NULL) {
 		diag_print(&x->d, stderr);
@@ -747,7 +756,7 @@ cmd_audit(struct ctl *x, int argc, char **argv)
 		return EX_CONFIG;
 	}
 	sbuf_init(&err);
-	rc = audit_verify(x->c->audit_file, &err);
+	rc = audit_verify(x->c->audit_file, anchor, &err);
 	if (rc == 0)
 		printf("%s: %s\n", x->c->audit_file, err.s);
 	else

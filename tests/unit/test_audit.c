@@ -78,7 +78,7 @@ verify(const char *path, const char **msg)
 	int rc;
 
 	sbuf_init(&err);
-	rc = audit_verify(path, &err);
+	rc = audit_verify(path, NULL, &err);
 	snprintf(last, sizeof(last), "%s", err.s ? err.s : "");
 	sbuf_free(&err);
 	*msg = last;
@@ -231,6 +231,91 @@ START_TEST(tamper_table)
 	ck_assert_msg(strstr(msg, name) && strstr(msg, tamper_cases[_i].want),
 	    "%s: message \"%s\", want \"%s\"", tamper_cases[_i].name, msg,
 	    tamper_cases[_i].want);
+}
+END_TEST
+
+/*
+ * The head as an anchor. Without one, a chain rebuilt from scratch (every
+ * prev recomputed) or cut at its end is intact; with the head noted
+ * before, both are caught. $L is the log; REBUILD rewrites record 5 and
+ * recomputes the chain as a forger would.
+ */
+#define REBUILD "/usr/bin/python3 -c 'import hashlib, re, sys\n" \
+	"lines = open(sys.argv[1], \"rb\").read().split(b\"\\n\")[:-1]\n" \
+	"lines[4] = lines[4].replace(b\"alice@\", b\"mallory@\")\n" \
+	"prev = b\"0\" * 64\n" \
+	"out = []\n" \
+	"for l in lines:\n" \
+	"    l = re.sub(rb\"\\\"prev\\\":\\\"[0-9a-f]*\\\"\", b\"\\\"prev\\\":\\\"\" + prev + b\"\\\"\", l)\n" \
+	"    out.append(l)\n" \
+	"    prev = hashlib.sha256(l).hexdigest().encode()\n" \
+	"open(sys.argv[1], \"wb\").write(b\"\\n\".join(out) + b\"\\n\")' $L"
+
+static const struct {
+	const char *name;
+	const char *edit;
+	int intact;		/* audit_verify without the anchor */
+	int anchored;		/* and with it */
+	const char *want;	/* in the anchored message */
+} anchor_cases[] = {
+	{ "unchanged", "true", 0, 0, "anchor is record 10 of 10" },
+	{ "two records appended", "APPEND", 0, 0, "anchor is record 10 of 12" },
+	{ "last record deleted", "sed -i '$d' $L", 0, 1, "not in the chain" },
+	{ "cut to its first 5 records", "sed -i '6,$d' $L", 0, 1,
+	    "not in the chain" },
+	{ "rebuilt with record 5 changed", REBUILD, 0, 1, "not in the chain" },
+};
+
+START_TEST(anchor_table)
+{
+	struct sbuf err;
+	struct audit *a;
+	char name[64], head[65], want[65], *cmd;
+	const char *msg;
+	FILE *p;
+	int rc;
+
+	snprintf(name, sizeof(name), "anchor%d.log", _i);
+	write_n(F(name), 10, "x");
+	sbuf_init(&err);
+	ck_assert_ptr_nonnull((a = audit_open(F(name), &err)));
+	ck_assert_int_eq(audit_head(a, head), 0);
+	audit_close(a);
+	/* the head is the SHA-256 of the last line, as coreutils see it */
+	cmd = xasprintf("tail -n 1 %s | tr -d '\\n' | sha256sum", F(name));
+	ck_assert_ptr_nonnull((p = popen(cmd, "r")));
+	ck_assert_int_eq(fscanf(p, "%64s", want), 1);
+	pclose(p);
+	free(cmd);
+	ck_assert_str_eq(head, want);
+	if (strcmp(anchor_cases[_i].edit, "APPEND") == 0)
+		write_n(F(name), 2, "y");
+	else
+		tl_sh("L=%s; %s", F(name), anchor_cases[_i].edit);
+	ck_assert_int_eq(verify(F(name), &msg), anchor_cases[_i].intact);
+	rc = audit_verify(F(name), head, &err);
+	ck_assert_msg(rc == anchor_cases[_i].anchored &&
+	    strstr(err.s, anchor_cases[_i].want) != NULL, "%s: %d \"%s\"",
+	    anchor_cases[_i].name, rc, err.s);
+	sbuf_free(&err);
+}
+END_TEST
+
+START_TEST(empty_head)
+{
+	struct sbuf err;
+	struct audit *a;
+	char head[65];
+
+	sbuf_init(&err);
+	ck_assert_ptr_nonnull((a = audit_open(F("empty.log"), &err)));
+	ck_assert_int_eq(audit_head(a, head), 0);
+	audit_close(a);
+	ck_assert_str_eq(head, "00000000000000000000000000000000"
+	    "00000000000000000000000000000000");
+	/* the head of an empty log anchors nothing, and is not refused */
+	ck_assert_int_eq(audit_verify(F("empty.log"), head, &err), 0);
+	sbuf_free(&err);
 }
 END_TEST
 
@@ -443,6 +528,9 @@ main(void)
 	tcase_add_test(tc, processes);
 	tcase_add_loop_test(tc, tamper_table, 0,
 	    sizeof(tamper_cases) / sizeof(tamper_cases[0]));
+	tcase_add_loop_test(tc, anchor_table, 0,
+	    sizeof(anchor_cases) / sizeof(anchor_cases[0]));
+	tcase_add_test(tc, empty_head);
 	tcase_add_test(tc, rotation);
 	tcase_add_test(tc, rotation_under_load);
 	tcase_add_test(tc, escaping);
