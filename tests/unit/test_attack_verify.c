@@ -460,6 +460,28 @@ static const struct acase cases[] = {
 	  "staff $A > s.eml; { hdr $A; printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\n"
 	  "Content-Type: text/html\\n'; cat s.eml; printf '\\n--LIST\\nContent-Type: text/plain\\n\\nfooter\\n--LIST--\\n'; } > m.eml",
 	  FROM_A, AR_NEUTRAL, NULL, NULL, "Content-Type" },
+	{ "multipart/signed over enveloped-data labelled signed-data",
+	  "content; openssl cms -encrypt -aes256 -in content.txt -out e.eml $S/$B.pem; crlf e.eml; "
+	  "sed -i 's/enveloped-data/signed-data/' e.eml; { hdr $A; openssl cms -sign -binary "
+	  "-in e.eml $(as $S/$A) -certfile $P/chain.pem; } > m.eml", FROM_A, AR_SKIP, NULL, NULL, NULL },
+	/* a reader taking the first boundary parameter sees EVIL's part */
+	{ "multipart/signed with a second boundary parameter, before",
+	  "msg $A staff $A; sed -i 's/boundary=/boundary=EVIL; boundary=/' m.eml; "
+	  "printf '\n--EVIL\nContent-Type: text/plain\n\nTransfer to account 123\n--EVIL--\n' >> m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
+	{ "multipart/signed with a second boundary parameter, after",
+	  "msg $A staff $A; sed -i '/^Content-Type: multipart.signed/s/$/; boundary=EVIL/' m.eml; "
+	  "printf '\n--EVIL\nContent-Type: text/plain\n\nTransfer to account 123\n--EVIL--\n' >> m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
+	{ "multipart/signed with boundary and boundary*",
+	  "msg $A staff $A; sed -i '/^Content-Type: multipart.signed/s/$/; boundary*=EVIL/' m.eml; "
+	  "printf '\n--EVIL\nContent-Type: text/plain\n\nTransfer to account 123\n--EVIL--\n' >> m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
+	{ "multipart/mixed list shape with a second boundary parameter",
+	  "staff $A > s.eml; { hdr $A; mixed s.eml 'Content-Type: text/plain' 'footer'; } > m.eml; "
+	  "sed -i 's/boundary=LIST/boundary=LIST; boundary=EVIL/' m.eml; "
+	  "printf '\n--EVIL\nContent-Type: text/plain\n\nTransfer to account 123\n--EVIL--\n' >> m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
 };
 
 START_TEST(test_case)
