@@ -449,16 +449,19 @@ locate(GMimeObject *top, struct loc *l)
 }
 
 /*
- * The Content-Type fields of o. With several, a reader may take the first
- * where GMime takes the last, and show content other than what was
- * verified.
+ * The Content-Type fields of o, and the boundary parameters of its type.
+ * With two of either, a reader may take the one GMime did not (GMime takes
+ * the last field, the first parameter) and show content other than what
+ * was verified.
  */
 static int
 ct_count(GMimeObject *o)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	GMimeParamList *pl = ct != NULL ? g_mime_content_type_get_parameters(ct) : NULL;
 	const char *nm;
-	int i, k = 0, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+	int i, k = 0, b = 0, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
 
 	for (i = 0; i < n; i++) {
 		nm = g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i));
@@ -466,7 +469,14 @@ ct_count(GMimeObject *o)
 		    nm[12 + strspn(nm + 12, " \t")] == '\0')
 			k++;
 	}
-	return k;
+	n = pl != NULL ? g_mime_param_list_length(pl) : 0;
+	for (i = 0; i < n; i++) {
+		nm = g_mime_param_get_name(g_mime_param_list_get_parameter_at(pl, i));
+		if (nm != NULL && strncasecmp(nm, "boundary", 8) == 0 &&
+		    (nm[8] == '\0' || nm[8] == '*'))
+			b++;
+	}
+	return k > b ? k : b;
 }
 
 static bool
@@ -789,7 +799,7 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 		verify_cms_result(res, AR_TEMPERROR, "no trust anchors loaded");
 	else if (l.kind != LOC_NONE && ambiguous(top, &l))
 		verify_cms_result(res, AR_NEUTRAL,
-		    "several Content-Type fields: what is shown is ambiguous");
+		    "ambiguous MIME: several Content-Type fields or boundary parameters");
 	else if (l.kind == LOC_DETACHED)
 		verify_detached(pki, &raw, top, &l, from_addr, now, res);
 	else if (l.kind == LOC_OPAQUE)
