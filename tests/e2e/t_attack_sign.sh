@@ -169,4 +169,69 @@ else
 	fail smuggle_inside_signature "not delivered"
 fi
 
+
+# bob sends two Content-Type fields of different case: after signing, only
+# segel's multipart/signed may remain (a surviving one would make a reader
+# parse the signed body with bob's boundary).
+{
+	printf 'From: bob@%s\nTo: %s\nSubject: t_attack content_type_twice\n' "$D" "$TO"
+	printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="X"\n'
+	printf 'CONTENT-TYPE: text/plain\n\n--X\nContent-Type: text/plain\n\nsatu\n--X--\n'
+} >"$H/ct2.eml"
+send_sub bob "bob@$D" "$TO" "$H/ct2.eml"
+case $(last_reply) in
+250*)
+	delivered=$((delivered + 1))
+	if sink_wait "$delivered" 60 && f=$(sink_find "Subject: t_attack content_type_twice"); then
+		sink_message "$f" "$H/ct2.out"
+		n=$(sed '/^$/q' "$H/ct2.out" | grep -ci '^content-type[ \t]*:')
+		if [ "$n" = 1 ] && grep -qi '^content-type: multipart/signed' "$H/ct2.out"; then
+			pass content_type_twice_one_left
+		else
+			fail content_type_twice_one_left "$n top-level Content-Type fields in $H/ct2.out"
+		fi
+	else
+		fail content_type_twice_one_left "not delivered"
+	fi ;;
+*) pass content_type_twice_one_left; echo "info: content_type_twice: $(last_reply)" ;;
+esac
+
+# ------------------------------------------------ for the report (info)
+
+# The sendmail command on the gateway host: 127.0.0.1 is in
+# sign.trusted_hosts by default, so any local user is a trusted host.
+printf 'From: alice@%s\nTo: %s\nSubject: t_attack local_as_alice\n\nbody\n' "$D" "$TO" >"$H/local.eml"
+if send_local "alice@$D" "$TO" "$H/local.eml"; then
+	delivered=$((delivered + 1))
+	if sink_wait "$delivered" 60 && f=$(sink_find "Subject: t_attack local_as_alice") &&
+		grep -q 'multipart/signed' "$f"; then
+		echo "info: local_as_alice: sendmail command, From alice, no login: SIGNED with alice's certificate (sign.trusted_hosts has 127.0.0.1)"
+	else
+		echo "info: local_as_alice: not signed"
+	fi
+fi
+
+# Inbound: sari (kepriprov.go.id, valid certificate) signs mail whose From a
+# reader shows as alice. segel's verification reads the From leniently.
+printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nisi surat\r\n' >"$H/content.txt"
+{
+	printf 'From: alice@%s <sari@kepriprov.go.id>\nTo: staf@%s\nSubject: t_attack inbound_as_alice\n' "$D" "$D"
+	openssl cms -sign -binary -in "$H/content.txt" -signer "$PKI/partner/sari.pem" \
+		-inkey "$PKI/partner/sari.key" -certfile "$PKI/chain.pem"
+} >"$H/inbound.eml"
+if send_in sari@kepriprov.go.id "staf@$D" "$H/inbound.eml"; then
+	delivered=$((delivered + 1))
+	if sink_wait "$delivered" 60 && f=$(sink_find "Subject: t_attack inbound_as_alice"); then
+		echo "info: inbound_as_alice: $(grep -A2 '^Authentication-Results: mail' "$f" | tr -s '\n\t ' ' ' | cut -c1-200)"
+		sink_message "$f" "$H/inbound.out"
+		echo "info: inbound_as_alice: a reader sees $("$H_PY" -c '
+import sys, email
+from email import policy
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=policy.default)
+print([a.addr_spec for a in m["From"].addresses])' "$H/inbound.out")"
+	fi
+else
+	echo "info: inbound_as_alice: $(last_reply)"
+fi
+
 finish
