@@ -482,6 +482,40 @@ static const struct acase cases[] = {
 	  "sed -i 's/boundary=LIST/boundary=LIST; boundary=EVIL/' m.eml; "
 	  "printf '\n--EVIL\nContent-Type: text/plain\n\nTransfer to account 123\n--EVIL--\n' >> m.eml",
 	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
+	/* ---- a reader of protected headers (RFC 8551 §3.1 message/rfc822
+	 * wrapper, RFC 9788 hp=) shows the inner From ---- */
+	{ "signed message/rfc822 whose inner From is another address",
+	  "mkcert e mallory; printf 'Content-Type: message/rfc822\r\n\r\nFrom: Walikota <walikota@tanjungpinangkota.go.id>\r\n"
+	  "Subject: Perintah\r\n\r\nTransfer ke rekening 123.\r\n' > in.txt; { hdr eve@kepriprov.go.id; "
+	  "openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
+	  "eve@kepriprov.go.id", AR_POLICY, "2", "eve@kepriprov.go.id", "From" },
+	{ "signed message/rfc822 whose inner From is the signer",
+	  "mkcert e mallory; printf 'Content-Type: message/rfc822\r\n\r\nFrom: Eve <EVE@kepriprov.go.id>\r\n"
+	  "Subject: Perintah\r\n\r\nHalo.\r\n' > in.txt; { hdr eve@kepriprov.go.id; "
+	  "openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
+	  "eve@kepriprov.go.id", AR_PASS, "2", "eve@kepriprov.go.id", NULL },
+	{ "opaque message/rfc822 whose inner From is another address",
+	  "mkcert e mallory; printf 'Content-Type: message/rfc822\r\n\r\nFrom: walikota@tanjungpinangkota.go.id\r\n"
+	  "Subject: Perintah\r\n\r\nTransfer ke rekening 123.\r\n' > in.txt; { hdr eve@kepriprov.go.id; "
+	  "openssl cms -sign -binary -nodetach -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
+	  "eve@kepriprov.go.id", AR_POLICY, "1", "eve@kepriprov.go.id", "From" },
+	{ "RFC 9788 hp=clear part whose protected From is another address",
+	  "mkcert e mallory; printf 'Content-Type: text/plain; charset=us-ascii; hp=\"clear\"\r\n"
+	  "From: walikota@tanjungpinangkota.go.id\r\nSubject: Perintah\r\n\r\nTransfer ke rekening 123.\r\n' > in.txt; "
+	  "{ hdr eve@kepriprov.go.id; openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
+	  "eve@kepriprov.go.id", AR_POLICY, "2", "eve@kepriprov.go.id", "From" },
+	{ "RFC 9788 hp=clear part whose protected From is the signer",
+	  "mkcert e mallory; printf 'Content-Type: text/plain; charset=us-ascii; hp=\"clear\"\r\n"
+	  "From: eve@kepriprov.go.id\r\nSubject: Perintah\r\n\r\nHalo.\r\n' > in.txt; "
+	  "{ hdr eve@kepriprov.go.id; openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
+	  "eve@kepriprov.go.id", AR_PASS, "2", "eve@kepriprov.go.id", NULL },
+	/* the display name shows another address: a gateway matter (see
+	 * policy.c's check for signing); verify only sees the address, so this
+	 * records today's answer: pass for eve, with eve as identifier */
+	{ "display name is our official's address, signer is the real From",
+	  "mkcert e mallory; msg eve@kepriprov.go.id sign $(as e)",
+	  "\"walikota@tanjungpinangkota.go.id\" <eve@kepriprov.go.id>", AR_PASS, "2",
+	  "eve@kepriprov.go.id", NULL },
 };
 
 START_TEST(test_case)
