@@ -454,22 +454,33 @@ locate(GMimeObject *top, struct loc *l)
  * the last field, the first parameter) and show content other than what
  * was verified.
  */
+/* Header fields of o named name (a space before the colon allowed). */
 static int
-ct_count(GMimeObject *o)
+hdr_count(GMimeObject *o, const char *name)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
-	GMimeContentType *ct = g_mime_object_get_content_type(o);
-	GMimeParamList *pl = ct != NULL ? g_mime_content_type_get_parameters(ct) : NULL;
+	size_t nl = strlen(name);
 	const char *nm;
-	int i, k = 0, b = 0, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+	int i, k = 0, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
 
 	for (i = 0; i < n; i++) {
 		nm = g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i));
-		if (nm != NULL && strncasecmp(nm, "Content-Type", 12) == 0 &&
-		    nm[12 + strspn(nm + 12, " \t")] == '\0')
+		if (nm != NULL && strncasecmp(nm, name, nl) == 0 &&
+		    nm[nl + strspn(nm + nl, " \t")] == '\0')
 			k++;
 	}
-	n = pl != NULL ? g_mime_param_list_length(pl) : 0;
+	return k;
+}
+
+static int
+ct_count(GMimeObject *o)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	GMimeParamList *pl = ct != NULL ? g_mime_content_type_get_parameters(ct) : NULL;
+	const char *nm;
+	int i, b = 0, k = hdr_count(o, "Content-Type"),
+	    n = pl != NULL ? g_mime_param_list_length(pl) : 0;
+
 	for (i = 0; i < n; i++) {
 		nm = g_mime_param_get_name(g_mime_param_list_get_parameter_at(pl, i));
 		if (nm != NULL && strncasecmp(nm, "boundary", 8) == 0 &&
@@ -633,6 +644,36 @@ signed_bytes(const struct raw *raw, GMimeObject *top, const struct loc *l,
 	return 0;
 }
 
+/*
+ * A reader of protected headers shows the From inside the signed content:
+ * of a wrapped message/rfc822 (RFC 8551 §3.1), or of a part with RFC
+ * 9788's hp parameter. A pass stands only when that From is From too.
+ */
+static void
+check_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
+{
+	GMimeMessage *msg;
+	const char *v;
+	char *a = NULL;
+
+	if (res->result != AR_PASS || o == NULL)
+		return;
+	if (GMIME_IS_MESSAGE_PART(o)) {
+		msg = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
+		o = msg != NULL ? GMIME_OBJECT(msg) : NULL;
+	} else if (g_mime_object_get_content_type_parameter(o, "hp") == NULL)
+		return;
+	if (o == NULL || hdr_count(o, "From") == 0)
+		return;
+	if (hdr_count(o, "From") != 1 ||
+	    (v = g_mime_object_get_header(o, "From")) == NULL ||
+	    (a = addr_normalize(v)) == NULL || from == NULL ||
+	    strcasecmp(a, from) != 0)
+		verify_cms_result(res, AR_POLICY,
+		    "the From inside the signed content is not the From address");
+	free(a);
+}
+
 static void
 verify_detached(const struct pki *pki, const struct raw *raw,
     GMimeObject *top, const struct loc *l, const char *from, time_t now,
@@ -675,6 +716,7 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 		goto out;
 	}
 	verify_cms_check(pki, cms, bio, from, now, res);
+	check_inner_from(g_mime_multipart_get_part(mp, 0), from, res);
 out:
 	BIO_free(bio);
 	free(copy);
@@ -727,6 +769,21 @@ econtent_is_encrypted(CMS_ContentInfo *cms)
 }
 
 static void
+econtent_check_from(CMS_ContentInfo *cms, const char *from,
+    struct verify_result *res)
+{
+	ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
+	GMimeObject *o;
+
+	if (pos == NULL || *pos == NULL ||
+	    (o = parse_mem(ASN1_STRING_get0_data(*pos),
+	    (size_t)ASN1_STRING_length(*pos))) == NULL)
+		return;
+	check_inner_from(o, from, res);
+	g_object_unref(o);
+}
+
+static void
 verify_opaque(const struct pki *pki, GMimeObject *o, const char *from,
     time_t now, struct verify_result *res)
 {
@@ -759,6 +816,8 @@ verify_opaque(const struct pki *pki, GMimeObject *o, const char *from,
 		verify_cms_result(res, AR_SKIP, "signed content is encrypted, cannot be checked");
 	else
 		verify_cms_check(pki, cms, NULL, from, now, res);
+	if (res->result == AR_PASS)
+		econtent_check_from(cms, from, res);
 out:
 	CMS_ContentInfo_free(cms);
 	if (der != NULL)
