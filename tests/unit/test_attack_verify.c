@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,6 +101,8 @@ static const char mkcert[] =
     " 'utf8email': ([(CN, 'Evil'), (EMU, A)], []),\n"
     " 'outside': ([(CN, 'Not Alice'), (EM, A)], [(R, A)]),\n"
     " 'hostileca': ([(CN, 'Evil'), (EM, A)], [(R, A)]),\n"
+    " 'eqpass': ([(CN, 'x smime=pass'), (EM, 'smime=pass@evil.example')], [(R, 'smime=pass@evil.example')]),\n"
+    " 'eqpass2': ([(CN, 'Dkim=Pass'), (EM, 'smime=PASS@kepriprov.go.id')], []),\n"
     " 'mallory': ([(CN, 'Eve'), (EM, 'eve@kepriprov.go.id')], [(R, 'eve@kepriprov.go.id')]),\n"
     "}\n"
     "subj, san = profiles[prof]\n"
@@ -116,7 +119,7 @@ static const char mkcert[] =
     "        serialization.load_pem_private_key(open(p + '.key', 'rb').read(), None))\n"
     "now = datetime.datetime.utcnow()\n"
     "ca, cakey = load(P + '/bsre')\n"
-    "if prof == 'outside':\n"
+    "if prof in ('outside', 'eqpass'):\n"
     "    ca, cakey = load(P + '/outside/ca')\n"
     "if prof == 'hostileca':\n"
     "    cakey = ec.generate_private_key(ec.SECP256R1())\n"
@@ -261,9 +264,32 @@ verify_file(const char *path, const char *from_hdr, struct verify_result *res)
 }
 
 /*
+ * "=" followed by a result word, outside quoted-pairs: what a filter that
+ * only searches the field for "smime=pass" (a Sieve :contains test) takes
+ * for a result. Exactly one in a field of ours, the real one.
+ */
+static int
+result_looks(const char *v)
+{
+	static const char *const w[] = { "pass", "fail", "softfail", "neutral",
+	    "none", "policy", "temperror", "permerror", NULL };
+	const char *p;
+	int i, k = 0;
+
+	for (p = strchr(v, '='); p != NULL; p = strchr(p + 1, '='))
+		for (i = 0; w[i] != NULL; i++)
+			if (p[-1] != '\\' && strncasecmp(p + 1, w[i], strlen(w[i])) == 0) {
+				k++;
+				break;
+			}
+	return k;
+}
+
+/*
  * The field segel would write for res: printable ASCII folded with LF TAB
- * only, every line < 998 with the field name, and python3-authres reads
- * it as the expected result (want: "pass", ..., "skip").
+ * only, every line < 998 with the field name, one thing that looks like a
+ * result, and python3-authres reads it as the expected result (want:
+ * "pass", ..., "skip").
  */
 static void
 check_field(const char *dir, const struct verify_result *res,
@@ -285,6 +311,8 @@ check_field(const char *dir, const struct verify_result *res,
 		    "byte 0x%02x in [%s]", (unsigned char)*p, v);
 	}
 	ck_assert_uint_lt(p - line + strlen("Authentication-Results:"), 998);
+	ck_assert_msg(result_looks(v) == (res->result == AR_SKIP ? 0 : 1),
+	    "%d results to a substring search in [%s]", result_looks(v), v);
 	path = xasprintf("%s/ar.txt", dir);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
@@ -364,6 +392,12 @@ static const struct acase cases[] = {
 	  "no e-mail address" },
 	{ "emailAddress as UTF8String (OpenSSL ignores it)",
 	  "mkcert c utf8email; msg $A sign $(as c)", FROM_A, AR_POLICY, "2", "0", NULL },
+	{ "untrusted signer named smime=pass@, CN smime=pass",
+	  "mkcert c eqpass; msg $A sign $(as c)", FROM_A, AR_FAIL, "2", NULL,
+	  "not issued by a trusted CA" },
+	{ "trusted signer named smime=pass@, From another",
+	  "mkcert c eqpass2; msg $A sign $(as c)", FROM_A, AR_POLICY, "2", NULL,
+	  "not the From address" },
 	{ "issuer DN with quotes, CRLF, parentheses (untrusted CA)",
 	  "mkcert c hostileca; msg $A sign $(as c)", FROM_A, AR_FAIL, "2", NULL,
 	  "not issued by a trusted CA" },
