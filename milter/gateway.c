@@ -226,9 +226,14 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 {
 	const struct conf *c = rt->conf;
 	struct verify_result res;
-	char *from = m->n_from == 1 ? addr_normalize(m->from_value) : NULL;
+	/* The signer is bound to the one address From shows, and only when
+	 * it shows no other (policy.h); mail claims our domain when a reader
+	 * could take any address of its From for one of ours. */
+	char *from = m->n_from == 1 ? policy_from_address(m->from_value) : NULL;
+	char *own_addr = m->n_from >= 1 ?
+	    policy_from_domain_address(m->from_value, c->domain) : NULL;
 	char *ar;
-	bool own = addr_in_domain(from, c->domain) && !f->local;
+	bool own = own_addr != NULL && !f->local;
 
 	memset(&res, 0, sizeof(res));
 	if (!c->verify_enabled) {
@@ -249,7 +254,7 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 		goto out;
 	}
 	if (res.result == AR_NONE) {
-		unsigned_own(rt, from, &res, p);
+		unsigned_own(rt, own_addr, &res, p);
 		if (p->verdict != V_CONTINUE)
 			goto record;
 	}
@@ -269,6 +274,7 @@ record:
 out:
 	verify_result_free(&res);
 	free(from);
+	free(own_addr);
 }
 
 static void

@@ -243,7 +243,9 @@ glue_eoh(SMFICTX *ctx)
 	if (cn == NULL || cn->msg == NULL)
 		return SMFIS_TEMPFAIL;
 	facts(ctx, cn, &f);
-	from = cn->msg->n_from == 1 ? addr_normalize(cn->msg->from_value) : NULL;
+	/* Any address of the From field a reader could take for ours. */
+	from = cn->msg->n_from >= 1 ? policy_from_domain_address(
+	    cn->msg->from_value, cn->rt->conf->domain) : NULL;
 	if (policy_tls_refuse_sender(cn->rt->conf, &f, from, &r))
 		rc = tls_refused(ctx, cn, &f, from, NULL, &r);
 	free(from);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <gmime/gmime.h>
+
 #include "policy.h"
 #include "util.h"
 
@@ -227,74 +229,19 @@ from_shape_ok(const char *v)
 	return words == 1 && at_words == 1 && !quoted;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static void
-add_byte(struct sbuf *b, int c)
-{
-	char ch = c == '\0' ? ' ' : (char)c;
-
-	sbuf_add(b, &ch, 1);
-}
-
-/* Decodes the text of a Q or B encoded-word (RFC 2047), any charset. */
-static void
-ew_text(int enc, const char *p, const char *end, struct sbuf *b)
-{
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned int acc = 0;
-	int bits = 0;
-	const char *k;
-
-	for (; p < end; p++) {
-		if (enc == 'q' && *p == '_')
-			add_byte(b, ' ');
-		else if (enc == 'q' && *p == '=' && end - p > 2 &&
-		    hexval((unsigned char)p[1]) >= 0 &&
-		    hexval((unsigned char)p[2]) >= 0) {
-			add_byte(b, hexval((unsigned char)p[1]) * 16 +
-			    hexval((unsigned char)p[2]));
-			p += 2;
-		} else if (enc == 'q')
-			add_byte(b, (unsigned char)*p);
-		else if (*p != '\0' && (k = strchr(b64, *p)) != NULL) {
-			acc = (acc << 6) | (unsigned int)(k - b64);
-			if ((bits += 6) >= 8) {
-				bits -= 8;
-				add_byte(b, (int)((acc >> bits) & 0xff));
-			}
-		}
-	}
-}
-
-/* The value with its encoded-words decoded, as a mail reader shows it. */
+/*
+ * The value with its encoded-words decoded (RFC 2047, any charset, to
+ * UTF-8), as a mail reader shows it: GMime's decoder, the one the rest of
+ * segel reads mail with. NUL-free; the caller frees.
+ */
 static char *
 from_decode(const char *v)
 {
-	struct sbuf b;
-	const char *p = v, *q, *end;
-	int enc;
+	char *g = g_mime_utils_header_decode_text(NULL, v);
+	char *d = xstrdup(g != NULL ? g : v);
 
-	sbuf_init(&b);
-	while (*p != '\0') {
-		if (p[0] == '=' && p[1] == '?' && (q = strchr(p + 2, '?')) &&
-		    q[1] != '\0' && q[2] == '?' &&
-		    (end = strstr(q + 3, "?=")) != NULL &&
-		    ((enc = tolower((unsigned char)q[1])) == 'q' || enc == 'b')) {
-			ew_text(enc, q + 3, end, &b);
-			p = end + 2;
-		} else
-			add_byte(&b, (unsigned char)*p++);
-	}
-	return sbuf_steal(&b);
+	g_free(g);
+	return d;
 }
 
 /*
@@ -317,6 +264,41 @@ from_display_ok(const char *v, const char *addr)
 			ok = false;
 	free(d);
 	return ok;
+}
+
+char *
+policy_from_address(const char *from_value)
+{
+	char *from;
+
+	if (from_value == NULL || !from_shape_ok(from_value) ||
+	    (from = addr_normalize(from_value)) == NULL)
+		return NULL;
+	if (!from_display_ok(from_value, from)) {
+		free(from);
+		return NULL;
+	}
+	return from;
+}
+
+char *
+policy_from_domain_address(const char *from_value, const char *domain)
+{
+	char *d, *w, *save = NULL, *a, *found = NULL;
+
+	if (from_value == NULL)
+		return NULL;
+	if ((a = addr_normalize(from_value)) != NULL &&
+	    addr_in_domain(a, domain))
+		return a;
+	free(a);
+	d = from_decode(from_value);
+	for (w = strtok_r(d, " \t\r\n\"()<>,;:", &save); w != NULL &&
+	    found == NULL; w = strtok_r(NULL, " \t\r\n\"()<>,;:", &save))
+		if (strchr(w, '@') != NULL && addr_in_domain(w, domain))
+			found = addr_normalize(w);
+	free(d);
+	return found;
 }
 
 /* The certificate part of the outbound decision. */

@@ -46,6 +46,25 @@ bool policy_tls_refuse_rcpt(const struct conf *, const struct sess_facts *,
 bool policy_tls_refuse_sender(const struct conf *, const struct sess_facts *,
     const char *sender, struct reply *r);
 
+/*
+ * A From field value as a reader shows it (encoded-words decoded with
+ * GMime: call g_mime_init() first).
+ *
+ * policy_from_address: the one address the value shows, normalized, or
+ * NULL unless the value is exactly one mailbox ("[phrase] <addr> [comments]"
+ * or "addr [comments]") whose display name, quoted strings and comments
+ * name no other address. The binding policy_sign and verification use.
+ *
+ * policy_from_domain_address: an address in domain that a reader could
+ * take the value for (the mailbox, or any address-like word of its display
+ * name or comments), normalized; NULL when there is none. Decides whether
+ * mail claims to come from the domain (TLS rule, unsigned own-domain mail).
+ *
+ * Both return strings the caller frees.
+ */
+char *policy_from_address(const char *from_value);
+char *policy_from_domain_address(const char *from_value, const char *domain);
+
 enum role { ROLE_INBOUND, ROLE_OUTBOUND };
 
 enum sign_action {

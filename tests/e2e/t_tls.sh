@@ -54,6 +54,12 @@ send_in bounce@example.org x@example.org "$m" --plain
 r=$(last_reply)
 [[ $r == 530\ 5.7.0* ]] && pass "plaintext with a From header in the domain refused" ||
 	fail "plaintext From header" "reply: $r"
+# The same when only the display name reads as a city address.
+m=$(msg "walikota@$DOMAIN <boss@example.net>" x@example.org "From display in domain")
+send_in bounce@example.org x@example.org "$m" --plain
+r=$(last_reply)
+[[ $r == 530\ 5.7.0* ]] && pass "plaintext with a city address in the From display name refused" ||
+	fail "plaintext From display name" "reply: $r"
 
 n1=$(sink_count)
 m=$(msg budi@example.net siti@example.org "outside to outside")

@@ -246,6 +246,22 @@ check revoked "$DAVE" "$W/m7.eml" fail 'certificate revoked'
 check signer_not_from budi@kepriprov.go.id "$W/m8.eml" policy \
 	"signer $SARI is not the From address" "body\.smime-identifier=$SARI"
 
+# The signer is bound to the one address From shows, and only when it
+# shows no other: a partner's valid signature under a From whose display
+# name reads as a city address is policy, not pass.
+{ hdr display_spoof "alice@$DOMAIN <$SARI>"; sign_openssl "$PKI/partner/sari.pem" "$PKI/partner/sari.key"; } >"$W/m8b.eml"
+check display_spoof "$SARI" "$W/m8b.eml" policy "is not the From address" \
+	"body\.smime-identifier=$SARI"
+{ hdr display_plain "Sari <$SARI>"; sign_openssl "$PKI/partner/sari.pem" "$PKI/partner/sari.key"; } >"$W/m8c.eml"
+check display_plain "$SARI" "$W/m8c.eml" pass "body\.smime-identifier=$SARI"
+# Unsigned mail whose From a reader takes for a city address (only in the
+# display name) is tagged as unsigned own-domain mail (unsigned_own_domain
+# = tag in the harness).
+printf 'Content-Type: text/plain\n\nTolong transfer dana hari ini.\n' >"$W/u.body"
+{ hdr own_display "walikota@$DOMAIN <boss@example.net>"; cat "$W/u.body"; } >"$W/m8d.eml"
+check own_display boss@example.net "$W/m8d.eml" none "not signed, although all mail" \
+	"body\.smime-identifier=walikota@$DOMAIN"
+
 # ---------------------------------------------------------------- forged results
 
 {

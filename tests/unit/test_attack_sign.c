@@ -11,6 +11,7 @@
  * sign.login_map) or the client is a trusted host. "bob" rows are attacks.
  */
 #include <check.h>
+#include <gmime/gmime.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,6 +284,7 @@ main(void)
 	SRunner *sr;
 	int nf;
 
+	g_mime_init();	/* policy_sign decodes encoded-words with GMime */
 	tcase_add_loop_test(tc, from_shapes, 0,
 	    sizeof(shapes) / sizeof(shapes[0]));
 	tcase_add_test(tc, status_never_rescues);

@@ -4,6 +4,7 @@
  * domains, local submission, and who may be signed for.
  */
 #include <check.h>
+#include <gmime/gmime.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,6 +212,7 @@ main(void)
 	Suite *s = suite_create("policy");
 	TCase *tc = tcase_create("decisions");
 
+	g_mime_init();	/* policy_sign decodes encoded-words with GMime */
 	tcase_add_loop_test(tc, tls_version_strings, 0,
 	    sizeof(versions) / sizeof(versions[0]));
 	tcase_add_loop_test(tc, tls_refuse_rcpt, 0,
