@@ -83,6 +83,32 @@ is_dot_atom(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * True when s starts with an RFC 8601 result word. "smime=pass" inside a
+ * hostile name would read as a result to a filter that only searches the
+ * field for it (a Sieve :contains test); such an '=' is written as the
+ * quoted-pair "\=", which parsers read as '='.
+ */
+static bool
+result_word(const char *s)
+{
+	static const char *const w[] = { "pass", "fail", "softfail",
+	    "hardfail", "neutral", "none", "policy", "temperror", "permerror",
+	    NULL };
+	int i;
+
+	for (i = 0; w[i] != NULL; i++)
+		if (strncasecmp(s, w[i], strlen(w[i])) == 0)
+			return true;
+	return false;
+}
+
+static bool
+escape_eq(const char *s, size_t i)
+{
+	return s[i] == '=' && result_word(s + i + 1);
+}
+
 /* A printable ASCII byte, or '?' for anything else (controls, 8-bit). */
 static int
 printable(int c)
@@ -101,7 +127,7 @@ add_quoted(struct sbuf *b, const char *s, size_t n)
 	sbuf_add(b, "\"", 1);
 	for (i = 0; i < n; i++) {
 		c = (char)printable((unsigned char)s[i]);
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\' || escape_eq(s, i))
 			sbuf_add(b, "\\", 1);
 		sbuf_add(b, &c, 1);
 	}
@@ -109,14 +135,14 @@ add_quoted(struct sbuf *b, const char *s, size_t n)
 }
 
 /* Length of s as written by add_value() or add_identity() at most: quoted,
- * with '"' and '\\' escaped. */
+ * with '"', '\\' and (some) '=' escaped. */
 static size_t
 quoted_len(const char *s)
 {
 	size_t n = 2;
 
 	for (; *s != '\0'; s++)
-		n += (*s == '"' || *s == '\\') ? 2 : 1;
+		n += (*s == '"' || *s == '\\' || *s == '=') ? 2 : 1;
 	return n;
 }
 
@@ -128,6 +154,17 @@ add_value(struct sbuf *b, const char *s)
 		sbuf_adds(b, s);
 	else
 		add_quoted(b, s, strlen(s));
+}
+
+static bool
+has_escape_eq(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (escape_eq(s, i))
+			return true;
+	return false;
 }
 
 /* An e-mail identity in [local-part "@"] domain form (RFC 8601 §2.2). */
@@ -143,7 +180,7 @@ add_identity(struct sbuf *b, const char *addr)
 		return;
 	}
 	ln = (size_t)(at - addr);
-	if (is_dot_atom(addr, ln))
+	if (is_dot_atom(addr, ln) && !has_escape_eq(addr, ln))
 		sbuf_add(b, addr, ln);
 	else
 		add_quoted(b, addr, ln);
@@ -160,7 +197,7 @@ add_comment(struct sbuf *b, const char *s)
 	sbuf_adds(b, " (");
 	for (i = 0; i < n && i < AUTHRES_MAX_COMMENT; i++) {
 		c = (char)printable((unsigned char)s[i]);
-		if (c == '(' || c == ')' || c == '\\')
+		if (c == '(' || c == ')' || c == '\\' || escape_eq(s, i))
 			sbuf_add(b, "\\", 1);
 		sbuf_add(b, &c, 1);
 	}
@@ -288,6 +325,15 @@ authres_servid(const char *value)
 	return id;
 }
 
+/* Length of a domain-like id without one trailing dot. */
+static size_t
+id_len(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n > 1 && id[n - 1] == '.' ? n - 1 : n;
+}
+
 bool
 authres_is_ours(const char *value, const char *authserv_id)
 {
@@ -298,9 +344,8 @@ authres_is_ours(const char *value, const char *authserv_id)
 	if (authserv_id == NULL || (id = authres_servid(value)) == NULL)
 		return false;
 	/* "mail.example." names the same host to a reader: ours too */
-	if ((n = strlen(id)) > 1 && id[n - 1] == '.')
-		id[n - 1] = '\0';
-	ours = strcasecmp(id, authserv_id) == 0;
+	n = id_len(id);
+	ours = n == id_len(authserv_id) && strncasecmp(id, authserv_id, n) == 0;
 	free(id);
 	return ours;
 }
