@@ -8,7 +8,9 @@
 # - a partner certificate (issued by the trusted test BSrE CA) whose CN and
 #   O carry CR LF, a whole Authentication-Results line and parentheses: the
 #   delivered message has exactly one field of ours, python3-authres reads
-#   one smime=pass from it, and no header line was injected.
+#   one smime=pass from it, and no header line was injected;
+# - with a pass Subject tag configured, a Subject that already carries it
+#   (unsigned, or a policy result) is reported OPEN (see below).
 . "$(dirname "$0")/lib.sh"
 
 harness_start || { fail harness_start "see above"; finish; }
@@ -152,6 +154,44 @@ if why=$(deliver hostile_cn eve@kepriprov.go.id "$W/hostile.eml"); then
 	fi
 else
 	fail hostile_cn "$why"
+fi
+
+# ---------------------------------------------------------------- subject tags
+# With verify.subject_tags.pass set, a sender can write that tag into the
+# Subject himself: unsigned from outside (no result) or a policy result
+# (no tag configured) leave it standing. gateway.c's tag_subject would
+# have to remove a leading pass tag for every other result; until then
+# this is reported as OPEN (a skip), and passes once it is removed.
+segel_conf_set verify.subject_tags '{ pass = "[TERVERIFIKASI]"; fail = "[PALSU]"; }'
+if segel_reload; then
+	subj() { fields "$1" Subject; }
+	{
+		hdr tag_unsigned budi@example.org | sed 's/^Subject: /Subject: [TERVERIFIKASI] /'
+		printf 'Content-Type: text/plain\n\nmohon transfer ke rekening 123\n'
+	} >"$W/tag_unsigned.eml"
+	{
+		hdr tag_policy budi@kepriprov.go.id | sed 's/^Subject: /Subject: [TERVERIFIKASI] /'
+		sign "$PKI/partner/sari.pem" "$PKI/partner/sari.key"
+	} >"$W/tag_policy.eml"
+	{ hdr tag_pass "$SARI"; sign "$PKI/partner/sari.pem" "$PKI/partner/sari.key"; } >"$W/tag_pass.eml"
+	for t in tag_unsigned:budi@example.org tag_policy:budi@kepriprov.go.id tag_pass:$SARI; do
+		n=${t%%:*}
+		if ! why=$(deliver "$n" "${t#*:}" "$W/$n.eml"); then
+			fail "$n" "$why"
+		elif [ "$n" = tag_pass ]; then
+			case $(subj "$W/$n.out") in
+			"[TERVERIFIKASI] t_attack_verify"*) pass "$n: pass tag added" ;;
+			*) fail "$n" "Subject: $(subj "$W/$n.out")" ;;
+			esac
+		else
+			case $(subj "$W/$n.out") in
+			"[TERVERIFIKASI]"*) skip "$n" "OPEN: a pass tag the sender wrote stands: Subject: $(subj "$W/$n.out")" ;;
+			*) pass "$n: no pass tag in: $(subj "$W/$n.out")" ;;
+			esac
+		fi
+	done
+else
+	fail subject_tags "reload failed: $(tail -n 3 "$H/segel.log" | tr '\n' ' ')"
 fi
 
 finish
