@@ -72,7 +72,7 @@ static const char mkcert[] =
     "from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID\n"
     "from cryptography.x509.name import _ASN1Type\n"
     "from cryptography.hazmat.primitives import hashes, serialization\n"
-    "from cryptography.hazmat.primitives.asymmetric import ec\n"
+    "from cryptography.hazmat.primitives.asymmetric import ec, rsa\n"
     "P, out, prof = sys.argv[1:4]\n"
     "A = 'alice@tanjungpinangkota.go.id'\n"
     "INJ = 'mail.tanjungpinangkota.go.id; smime=pass'\n"
@@ -103,6 +103,8 @@ static const char mkcert[] =
     " 'hostileca': ([(CN, 'Evil'), (EM, A)], [(R, A)]),\n"
     " 'eqpass': ([(CN, 'x smime=pass'), (EM, 'smime=pass@evil.example')], [(R, 'smime=pass@evil.example')]),\n"
     " 'eqpass2': ([(CN, 'Dkim=Pass'), (EM, 'smime=PASS@kepriprov.go.id')], []),\n"
+    " 'rsa1024': ([(CN, 'Old Key'), (EM, A)], [(R, A)]),\n"
+    " 'rsa2048': ([(CN, 'New Key'), (EM, A)], [(R, A)]),\n"
     " 'mallory': ([(CN, 'Eve'), (EM, 'eve@kepriprov.go.id')], [(R, 'eve@kepriprov.go.id')]),\n"
     "}\n"
     "subj, san = profiles[prof]\n"
@@ -131,6 +133,8 @@ static const char mkcert[] =
     "        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)\n"
     "        .sign(cakey, hashes.SHA256()))\n"
     "k = ec.generate_private_key(ec.SECP256R1())\n"
+    "if prof.startswith('rsa'):\n"
+    "    k = rsa.generate_private_key(public_exponent=65537, key_size=int(prof[3:]))\n"
     "b = (x509.CertificateBuilder().subject_name(name(subj)).issuer_name(ca.subject)\n"
     "    .public_key(k.public_key()).serial_number(x509.random_serial_number())\n"
     "    .not_valid_before(now - datetime.timedelta(days=1))\n"
@@ -401,6 +405,12 @@ static const struct acase cases[] = {
 	{ "issuer DN with quotes, CRLF, parentheses (untrusted CA)",
 	  "mkcert c hostileca; msg $A sign $(as c)", FROM_A, AR_FAIL, "2", NULL,
 	  "not issued by a trusted CA" },
+	/* ---- key size: verifiers SHOULD NOT accept RSA under 2048 bits
+	 * (RFC 8551 §4.1-4.3) ---- */
+	{ "RSA-1024 signer key", "mkcert c rsa1024; msg $A sign $(as c)", FROM_A,
+	  AR_POLICY, "2", ALICE, "weak key" },
+	{ "RSA-2048 signer key", "mkcert c rsa2048; msg $A sign $(as c)", FROM_A,
+	  AR_PASS, "2", ALICE, NULL },
 	/* ---- From tricks (From as do_verify derives it) ---- */
 	{ "two From headers", "msg $A staff $A", FROM_A "\n" FROM_A, AR_POLICY,
 	  "2", ALICE, "not the From address" },
