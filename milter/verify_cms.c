@@ -24,6 +24,7 @@
 #include <openssl/bn.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -306,6 +307,18 @@ weak_digest(CMS_SignerInfo *si)
 	}
 }
 
+/* RFC 8551 §4.1-4.3: verifiers SHOULD NOT accept RSA or DSA under 2048. */
+static const char *
+weak_key(X509 *x)
+{
+	EVP_PKEY *k = X509_get0_pubkey(x);
+
+	if (k != NULL && (EVP_PKEY_is_a(k, "RSA") || EVP_PKEY_is_a(k, "RSA-PSS") ||
+	    EVP_PKEY_is_a(k, "DSA")) && EVP_PKEY_get_bits(k) < 2048)
+		return "weak key, under 2048 bits";
+	return NULL;
+}
+
 static void
 check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
     STACK_OF(X509) *certs, STACK_OF(X509_CRL) *crls, const char *from,
@@ -334,7 +347,7 @@ check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
 			verify_cms_result(res, AR_FAIL, s);
 			free(s);
 		}
-	} else if ((why = weak_digest(si)) != NULL)
+	} else if ((why = weak_digest(si)) != NULL || (why = weak_key(x)) != NULL)
 		verify_cms_result(res, AR_POLICY, why);
 	else if (res->result != AR_POLICY) {
 		s = res->signer_name != NULL ? xasprintf("signature valid; signer %s",
