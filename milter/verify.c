@@ -560,6 +560,8 @@ footer_only(GMimeObject *top)
 	GMimeStream *st;
 	GMimeObject *f;
 
+	if (g_mime_multipart_get_count(mp) == 1)
+		return true;
 	if (g_mime_multipart_get_count(mp) != 2)
 		return false;
 	f = g_mime_multipart_get_part(mp, 1);
