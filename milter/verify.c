@@ -560,8 +560,6 @@ footer_only(GMimeObject *top)
 	GMimeStream *st;
 	GMimeObject *f;
 
-	if (g_mime_multipart_get_count(mp) == 1)
-		return true;
 	if (g_mime_multipart_get_count(mp) != 2)
 		return false;
 	f = g_mime_multipart_get_part(mp, 1);
@@ -826,14 +824,24 @@ out:
 		g_byte_array_free(der, TRUE);
 }
 
-/* Parts after the signed one that are more than a list footer. */
+/*
+ * What follows the signed first part of a multipart/mixed: a list footer,
+ * said in the comment (a reader sees it beside the signed text), or more
+ * (policy).
+ */
 static void
-unsigned_after(struct verify_result *res)
+unsigned_after(GMimeObject *top, struct verify_result *res)
 {
-	char *s = xasprintf("unsigned content after the signed part; %s",
-	    res->comment != NULL ? res->comment : "signature valid");
+	const char *c = res->comment != NULL ? res->comment : "signature valid";
+	bool footer = footer_only(top);
+	char *s;
 
-	verify_cms_result(res, AR_POLICY, s);
+	if (g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 1)
+		return;
+	/* first: a long signer name may cut the comment short */
+	s = xasprintf("%s; %s", footer ? "the list footer after the signed "
+	    "part is not signed" : "unsigned content after the signed part", c);
+	verify_cms_result(res, footer ? AR_PASS : AR_POLICY, s);
 	free(s);
 }
 
@@ -865,8 +873,8 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 		verify_detached(pki, &raw, top, &l, from_addr, now, res);
 	else if (l.kind == LOC_OPAQUE)
 		verify_opaque(pki, l.obj, from_addr, now, res);
-	if (l.mixed && res->result == AR_PASS && !footer_only(top))
-		unsigned_after(res);
+	if (l.mixed && res->result == AR_PASS)
+		unsigned_after(top, res);
 	if (l.part != NULL && res->result != AR_NONE && res->result != AR_SKIP &&
 	    res->part == NULL)
 		res->part = xstrdup(l.part);

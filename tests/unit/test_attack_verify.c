@@ -463,7 +463,7 @@ static const struct acase cases[] = {
 	  FROM_A, AR_NONE, NULL, NULL, NULL },
 	{ "list footer: one small text/plain part stays pass",
 	  MIX "'Content-Type: text/plain' 'milis@kepriprov.go.id'; } > m.eml",
-	  FROM_A, AR_PASS, "1.2", ALICE, "the list footer after it is not signed" },
+	  FROM_A, AR_PASS, "1.2", ALICE, "the list footer after the signed part is not signed; signature valid" },
 	{ "multipart/mixed holding only the signed part",
 	  "staff $A > s.eml; { hdr $A; printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=LIST\n\n--LIST\n'; "
 	  "cat s.eml; printf '\n--LIST--\n'; } > m.eml", FROM_A, AR_PASS, "1.2", ALICE, "signature valid" },
