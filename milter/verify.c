@@ -448,12 +448,6 @@ locate(GMimeObject *top, struct loc *l)
 		l->obj = top;
 }
 
-/*
- * The Content-Type fields of o, and the boundary parameters of its type.
- * With two of either, a reader may take the one GMime did not (GMime takes
- * the last field, the first parameter) and show content other than what
- * was verified.
- */
 /* Header fields of o named name (a space before the colon allowed). */
 static int
 hdr_count(GMimeObject *o, const char *name)
@@ -472,6 +466,12 @@ hdr_count(GMimeObject *o, const char *name)
 	return k;
 }
 
+/*
+ * The Content-Type fields of o, and the boundary parameters of its type.
+ * With two of either, a reader may take the one GMime did not (GMime takes
+ * the last field, the first parameter) and show content other than what
+ * was verified.
+ */
 static int
 ct_count(GMimeObject *o)
 {
