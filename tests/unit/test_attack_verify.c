@@ -547,6 +547,11 @@ static const struct acase cases[] = {
 	  "Subject: Perintah\r\n\r\nHalo.\r\n' > in.txt; { hdr eve@kepriprov.go.id; "
 	  "openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
 	  "eve@kepriprov.go.id", AR_PASS, "2", "eve@kepriprov.go.id", NULL },
+	{ "signed message/rfc822 whose inner From shows another address in its name",
+	  "mkcert e mallory; printf 'Content-Type: message/rfc822\r\n\r\nFrom: \"walikota@tanjungpinangkota.go.id\" <eve@kepriprov.go.id>\r\n"
+	  "Subject: Perintah\r\n\r\nTransfer ke rekening 123.\r\n' > in.txt; { hdr eve@kepriprov.go.id; "
+	  "openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
+	  "eve@kepriprov.go.id", AR_POLICY, "2", "eve@kepriprov.go.id", "From" },
 	{ "opaque message/rfc822 whose inner From is another address",
 	  "mkcert e mallory; printf 'Content-Type: message/rfc822\r\n\r\nFrom: walikota@tanjungpinangkota.go.id\r\n"
 	  "Subject: Perintah\r\n\r\nTransfer ke rekening 123.\r\n' > in.txt; { hdr eve@kepriprov.go.id; "
