@@ -27,6 +27,7 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 
+#include "policy.h"
 #include "util.h"
 #include "verify.h"
 #include "verify_cms.h"
@@ -647,7 +648,8 @@ signed_bytes(const struct raw *raw, GMimeObject *top, const struct loc *l,
 /*
  * A reader of protected headers shows the From inside the signed content:
  * of a wrapped message/rfc822 (RFC 8551 §3.1), or of a part with RFC
- * 9788's hp parameter. A pass stands only when that From is From too.
+ * 9788's hp parameter. A pass stands only when that From shows one
+ * address (policy_from_address), the From address.
  */
 static void
 check_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
@@ -667,7 +669,7 @@ check_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
 		return;
 	if (hdr_count(o, "From") != 1 ||
 	    (v = g_mime_object_get_header(o, "From")) == NULL ||
-	    (a = addr_normalize(v)) == NULL || from == NULL ||
+	    (a = policy_from_address(v)) == NULL || from == NULL ||
 	    strcasecmp(a, from) != 0)
 		verify_cms_result(res, AR_POLICY,
 		    "the From inside the signed content is not the From address");
