@@ -179,23 +179,51 @@ out:
 	sbuf_free(&err);
 }
 
+/*
+ * The Subject after any leading tags of ours, in any case: a sender may
+ * write the pass tag himself, so no tag is left to stand that segel did not
+ * put there for this message's result.
+ */
+static const char *
+subject_untagged(const struct conf *c, const char *s)
+{
+	const char *t;
+	bool again = true;
+	size_t i, n;
+
+	while (again) {
+		again = false;
+		s += strspn(s, " \t");
+		for (i = 0; i < CONF_NTAGS; i++) {
+			if ((t = c->subject_tag[i]) == NULL ||
+			    (n = strlen(t)) == 0 || strncasecmp(s, t, n) != 0)
+				continue;
+			s += n;
+			again = true;
+		}
+	}
+	return s;
+}
+
+/* Subject: our tag for res, if any, before the untagged Subject. */
 static void
 tag_subject(const struct conf *c, const struct msgctx *m,
     enum ar_result res, struct plan *p)
 {
 	const char *tag = res < CONF_NTAGS ? c->subject_tag[res] : NULL;
+	const char *rest;
 	char *v;
 
-	if (tag == NULL)
-		return;
 	if (m->subject == NULL) {
-		plan_edit(p, EDIT_ADD, "Subject", 0, tag);
+		if (tag != NULL)
+			plan_edit(p, EDIT_ADD, "Subject", 0, tag);
 		return;
 	}
-	if (strncmp(m->subject, tag, strlen(tag)) == 0)
-		return;
-	v = xasprintf("%s %s", tag, m->subject);
-	plan_edit(p, EDIT_CHANGE, "Subject", 1, v);
+	rest = subject_untagged(c, m->subject);
+	v = tag == NULL ? xstrdup(rest) :
+	    xasprintf("%s%s%s", tag, *rest != '\0' ? " " : "", rest);
+	if (strcmp(v, m->subject) != 0)
+		plan_edit(p, EDIT_CHANGE, "Subject", 1, v);
 	free(v);
 }
 
@@ -249,6 +277,7 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	if (res.result == AR_SKIP ||
 	    (res.result == AR_NONE && !own) ||
 	    (res.result == AR_NONE && c->unsigned_own_domain == UNSIGNED_OWN_NONE)) {
+		tag_subject(c, m, AR_SKIP, p);	/* only removes forged tags */
 		p->action = xstrdup(res.result == AR_SKIP ?
 		    "passed (encrypted, cannot be checked)" : "passed (unsigned)");
 		goto out;

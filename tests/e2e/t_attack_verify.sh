@@ -10,7 +10,7 @@
 #   delivered message has exactly one field of ours, python3-authres reads
 #   one smime=pass from it, and no header line was injected;
 # - with a pass Subject tag configured, a Subject that already carries it
-#   (unsigned, or a policy result) is reported OPEN (see below).
+#   (unsigned, or a policy result; any case) loses it.
 . "$(dirname "$0")/lib.sh"
 
 harness_start || { fail harness_start "see above"; finish; }
@@ -159,9 +159,8 @@ fi
 # ---------------------------------------------------------------- subject tags
 # With verify.subject_tags.pass set, a sender can write that tag into the
 # Subject himself: unsigned from outside (no result) or a policy result
-# (no tag configured) leave it standing. gateway.c's tag_subject would
-# have to remove a leading pass tag for every other result; until then
-# this is reported as OPEN (a skip), and passes once it is removed.
+# (no tag configured) must not keep it (gateway.c tag_subject removes any
+# leading tag of ours, in any case, before adding the one for the result).
 segel_conf_set verify.subject_tags '{ pass = "[TERVERIFIKASI]"; fail = "[PALSU]"; }'
 if segel_reload; then
 	subj() { fields "$1" Subject; }
@@ -170,7 +169,7 @@ if segel_reload; then
 		printf 'Content-Type: text/plain\n\nmohon transfer ke rekening 123\n'
 	} >"$W/tag_unsigned.eml"
 	{
-		hdr tag_policy budi@kepriprov.go.id | sed 's/^Subject: /Subject: [TERVERIFIKASI] /'
+		hdr tag_policy budi@kepriprov.go.id | sed 's/^Subject: /Subject: [terverifikasi] /'
 		sign "$PKI/partner/sari.pem" "$PKI/partner/sari.key"
 	} >"$W/tag_policy.eml"
 	{ hdr tag_pass "$SARI"; sign "$PKI/partner/sari.pem" "$PKI/partner/sari.key"; } >"$W/tag_pass.eml"
@@ -185,7 +184,7 @@ if segel_reload; then
 			esac
 		else
 			case $(subj "$W/$n.out") in
-			"[TERVERIFIKASI]"*) skip "$n" "OPEN: a pass tag the sender wrote stands: Subject: $(subj "$W/$n.out")" ;;
+			*"[TERVERIFIKASI]"* | *"[terverifikasi]"*) fail "$n" "a pass tag the sender wrote stands: Subject: $(subj "$W/$n.out")" ;;
 			*) pass "$n: no pass tag in: $(subj "$W/$n.out")" ;;
 			esac
 		fi
