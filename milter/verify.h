@@ -20,18 +20,35 @@
  * in transit when the certificate expired still passes, an old certificate
  * with a back-dated signingTime does not ("certificate expired" = fail).
  *
- * Results: pass; fail (content altered, certificate revoked, expired, not
- * issued by a trusted CA, not for e-mail signing: KeyUsage without
- * digitalSignature/nonRepudiation, or an EKU with neither emailProtection nor
- * anyExtendedKeyUsage, RFC 8550 §4.4); policy (valid, but the
- * signer's certificate addresses do not include From, or a weak digest such
- * as SHA-1); neutral (unparseable or unsupported S/MIME); permerror (signer
- * certificate not in the message); temperror (internal failure, no trust
- * anchors); AR_SKIP for encrypted mail and for a signature over encrypted
- * content (it says nothing about who wrote the plaintext). With several
- * signers the worst result is reported. Nested signatures inside the signed
- * content are not examined. Input is bounded (signature 1 MiB, 64
- * certificates, 16 CRLs, 8 signers).
+ * Results:
+ * - pass.
+ * - fail: content altered; certificate revoked (by crl_dir or by a CRL the
+ *   message carries, which may add revocations but never hide one),
+ *   expired, or not issued by a trusted CA; certificate not for e-mail
+ *   signing (KeyUsage without digitalSignature/nonRepudiation, or an EKU
+ *   with neither emailProtection nor anyExtendedKeyUsage, RFC 8550 §4.4).
+ * - policy: a valid signature that does not cover what a reader takes it
+ *   for, or that local policy does not accept:
+ *   - the signer's certificate addresses do not include From, or From does
+ *     not show exactly one address (the caller passes NULL);
+ *   - the certificate names no e-mail address at all;
+ *   - the From inside the signed content (message/rfc822, RFC 9788 hp=)
+ *     differs;
+ *   - more than one short inline text/plain footer after a signed first
+ *     part;
+ *   - a weak digest (SHA-1) or key (RSA/DSA under 2048 bits).
+ * - neutral: unparseable or unsupported S/MIME; or ambiguous MIME where the
+ *   signature is found (two Content-Type fields or boundary parameters: a
+ *   reader may see other content than GMime).
+ * - permerror: signer certificate not in the message.
+ * - temperror: internal failure, no trust anchors.
+ * - AR_SKIP: encrypted mail, and a signature over encrypted content (it
+ *   says nothing about who wrote the plaintext). The CMS type decides; a
+ *   smime-type label is believed only when it says enveloped.
+ *
+ * With several signers the worst result is reported. Nested signatures
+ * inside the signed content are not examined. Input is bounded (signature
+ * 1 MiB, 64 certificates, 16 CRLs, 8 signers).
  *
  * The caller must have called g_mime_init(). Thread-safe: the pki is only
  * read; every GMime and OpenSSL object is per call.
