@@ -34,8 +34,8 @@
  *   - the certificate names no e-mail address at all;
  *   - the From inside the signed content (message/rfc822, RFC 9788 hp=)
  *     differs;
- *   - more than one short inline text/plain footer after a signed first
- *     part;
+ *   - after a signed first part, anything but one short inline
+ *     text/plain footer (a list's);
  *   - a weak digest (SHA-1) or key (RSA/DSA under 2048 bits).
  * - neutral: unparseable or unsupported S/MIME; or ambiguous MIME where the
  *   signature is found (two Content-Type fields or boundary parameters: a
