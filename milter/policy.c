@@ -149,23 +149,6 @@ skip_quoted(const char *p)
 	return NULL;
 }
 
-/* Skips a (nested) comment opening at p; NULL when unterminated. */
-static const char *
-skip_comment(const char *p)
-{
-	int depth = 0;
-
-	for (; *p != '\0'; p++) {
-		if (*p == '\\' && p[1] != '\0')
-			p++;
-		else if (*p == '(')
-			depth++;
-		else if (*p == ')' && --depth == 0)
-			return p + 1;
-	}
-	return NULL;
-}
-
 /* A control character some reader may take for a line break, or hide:
  * all below 0x20 but TAB and the LF or CR LF of folding, and DEL. */
 static bool
@@ -202,7 +185,7 @@ from_shape_ok(const char *v)
 		if (isspace((unsigned char)*p))
 			continue;
 		if (*p == '(') {
-			if ((next = skip_comment(p)) == NULL)
+			if ((next = addr_skip_comment(p)) == NULL)
 				return false;
 		} else if (angle)	/* only comments after the angle-addr */
 			return false;

@@ -151,9 +151,8 @@ sbuf_steal(struct sbuf *b)
 	return s;
 }
 
-/* Skips a (possibly nested) RFC 5322 comment starting at *p == '('. */
-static const char *
-skip_comment(const char *p)
+const char *
+addr_skip_comment(const char *p)
 {
 	int depth = 0;
 
@@ -165,7 +164,16 @@ skip_comment(const char *p)
 		else if (*p == ')' && --depth == 0)
 			return p + 1;
 	}
-	return p;
+	return NULL;
+}
+
+/* Past the comment at p, or at the end of the string when unterminated. */
+static const char *
+skip_comment(const char *p)
+{
+	const char *q = addr_skip_comment(p);
+
+	return q != NULL ? q : p + strlen(p);
 }
 
 size_t

@@ -38,6 +38,9 @@ char *sbuf_steal(struct sbuf *);
  * "<Alice@Example>", "Alice <alice@x>" or "alice@x" and lower-cases it.
  * Returns NULL when there is not exactly one address. Caller frees.
  */
+/* Past the (nested) RFC 5322 comment opening at p ('('); NULL when it is
+ * not closed. */
+const char *addr_skip_comment(const char *p);
 char *addr_normalize(const char *);
 /* Count of addresses in a From header value (commas outside quotes/<>). */
 size_t addr_count(const char *);
