@@ -31,6 +31,7 @@
 #include "msgctx.h"
 #include "pki.h"
 #include "policy.h"
+#include "testlib.h"
 #include "util.h"
 #include "verify.h"
 
@@ -39,6 +40,7 @@
 #define BOB "bob@tanjungpinangkota.go.id"
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+static char *pkidir;		/* tmpdir/pki */
 static char tmpdir[] = "/tmp/segel-test-attack.XXXXXX";
 static struct pki *pki;
 
@@ -181,56 +183,6 @@ static const char chkpy[] =
     "if ident == '0' and gi or ident not in ('-', '0') and gi != [ident]:\n"
     "    sys.exit('identifier %r, want %s: %r' % (gi, ident, v))\n";
 
-/* Runs the snippet in dir; fails the test when it fails. */
-static void
-sh(const char *dir, const char *script)
-{
-	char *path = xasprintf("%s/make.sh", dir), *cmd;
-	FILE *f = fopen(path, "w");
-	int rc;
-
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, ". ../lib.sh\n%s\n", script);
-	fclose(f);
-	cmd = xasprintf("cd '%s' && P='%s/pki' bash make.sh >sh.out 2>&1 || "
-	    "{ cat sh.out >&2; exit 1; }", dir, tmpdir);
-	rc = system(cmd);
-	free(cmd);
-	free(path);
-	ck_assert_msg(rc == 0, "making the message failed: %s", script);
-}
-
-static char *
-slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	struct sbuf b;
-	char buf[65536];
-	size_t r;
-
-	if (f == NULL)
-		return NULL;
-	sbuf_init(&b);
-	while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&b, buf, r);
-	fclose(f);
-	*n = b.len;
-	return sbuf_steal(&b);
-}
-
-static void
-write_file(const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", tmpdir, name);
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
-		perror(path);
-		exit(2);
-	}
-	free(path);
-}
-
 /*
  * The header block as glue.c passes it ("Name: value\r\n" lines, no empty
  * line), the body as received; verified with From as do_verify derives it
@@ -245,7 +197,7 @@ verify_file(const char *path, const char *from_hdr, struct verify_result *res)
 	const char *p, *body;
 	size_t n;
 
-	ck_assert_ptr_nonnull((msg = slurp(path, &n)));
+	ck_assert_ptr_nonnull((msg = tl_slurp(path, &n)));
 	sbuf_init(&h);
 	for (p = msg; p < msg + n && *p != '\n' && *p != '\r'; p++) {
 		for (; p < msg + n && *p != '\n'; p++)
@@ -583,7 +535,7 @@ START_TEST(test_case)
 
 	dir = xasprintf("%s/case%02d", tmpdir, _i);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	sh(dir, c->make);
+	tl_script(dir, pkidir, c->make);
 	path = xasprintf("%s/m.eml", dir);
 	verify_file(path, c->from_hdr, &r);
 	ck_assert_msg(r.result == c->want, "%s: result %s (%s), want %s",
@@ -673,30 +625,15 @@ END_TEST
 static int
 setup(void)
 {
-	struct conf cf;
-	struct diag d;
-	char *cmd;
-
-	if (access("tests/pki/gen", X_OK) != 0 || mkdtemp(tmpdir) == NULL)
+	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	cmd = xasprintf("tests/pki/gen '%s/pki' >/dev/null", tmpdir);
-	if (system(cmd) != 0) {
-		free(cmd);
+	pkidir = xasprintf("%s/pki", tmpdir);
+	if (tl_gen_pki(pkidir, "trust.pem") != 0)
 		return -1;
-	}
-	free(cmd);
-	write_file("lib.sh", shlib);
-	write_file("mkcert.py", mkcert);
-	write_file("chk.py", chkpy);
-	memset(&cf, 0, sizeof(cf));
-	cf.path = "test";
-	cf.trust_file = xasprintf("%s/pki/trust.pem", tmpdir);
-	cf.crl_dir = xasprintf("%s/pki/crl", tmpdir);
-	diag_init(&d);
-	pki = pki_load(&cf, &d);
-	diag_free(&d);
-	free(cf.trust_file);
-	free(cf.crl_dir);
+	tl_write(tmpdir, "lib.sh", shlib);
+	tl_write(tmpdir, "mkcert.py", mkcert);
+	tl_write(tmpdir, "chk.py", chkpy);
+	pki = tl_load_pki(pkidir, "crl");
 	return pki != NULL ? 0 : -1;
 }
 
@@ -705,9 +642,7 @@ main(void)
 {
 	Suite *s = suite_create("attack_verify");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	char *cmd;
-	int nfail;
+	int rc;
 
 	if (system("/usr/bin/python3 -c 'import authres, cryptography' 2>/dev/null") != 0) {
 		fprintf(stderr, "test_attack_verify: needs python3-authres and python3-cryptography\n");
@@ -722,18 +657,10 @@ main(void)
 	tcase_add_loop_test(tc, test_case, 0, NELEM(cases));
 	tcase_add_loop_test(tc, test_forged, 0, NELEM(forged));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = tl_run(s);
 	pki_free(pki);
 	g_mime_shutdown();
-	if (getenv("SEGEL_KEEP_TMP") == NULL) {
-		cmd = xasprintf("rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			perror("rm");
-		free(cmd);
-	} else
-		fprintf(stderr, "test_attack_verify: kept %s\n", tmpdir);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	tl_rmtree(tmpdir);
+	free(pkidir);
+	return rc;
 }

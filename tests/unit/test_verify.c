@@ -31,9 +31,9 @@
 #include "util.h"
 #include "verify.h"
 
+static char *pkidir;		/* tmpdir/pki */
 static char tmpdir[] = "/tmp/segel-test-verify.XXXXXX";
 static struct pki *pki;
-static struct pki *load_pki_crl(const char *crldir);
 
 /* Shell helpers every case can use; P is the PKI, S its staff folder. */
 static const char shlib[] =
@@ -79,54 +79,6 @@ static const char shlib[] =
     "  cat $1; printf '\\r\\n--=-gpgsm-=\\nContent-Type: application/pkcs7-signature; name=smime.p7s\\nContent-Transfer-Encoding: base64\\n\\n'\n"
     "  base64 -w 64 $2; printf -- '--=-gpgsm-=--\\n'\n"
     "}\n";
-
-/* Runs the snippet; false when it exits 77 (a tool is missing: skip). */
-static bool
-sh(const char *dir, const char *script)
-{
-	char *path = xasprintf("%s/make.sh", dir), *cmd;
-	FILE *f = fopen(path, "w");
-	int rc;
-
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, ". ../lib.sh\n%s\n", script);
-	fclose(f);
-	cmd = xasprintf("cd '%s' && P='%s/pki' bash make.sh >sh.out 2>&1",
-	    dir, tmpdir);
-	rc = system(cmd);
-	free(cmd);
-	if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) {
-		free(path);
-		return false;
-	}
-	if (rc != 0) {
-		cmd = xasprintf("cat '%s/sh.out' >&2", dir);
-		if (system(cmd) != 0)
-			perror("cat");
-		free(cmd);
-	}
-	free(path);
-	ck_assert_msg(rc == 0, "making the message failed: %s", script);
-	return true;
-}
-
-static char *
-slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	struct sbuf b;
-	char buf[65536];
-	size_t r;
-
-	if (f == NULL)
-		return NULL;
-	sbuf_init(&b);
-	while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&b, buf, r);
-	fclose(f);
-	*n = b.len;
-	return sbuf_steal(&b);
-}
 
 #define GLUE_STYLE 1
 
@@ -418,19 +370,6 @@ static const char mkcrl[] =
     "    .public_bytes(serialization.Encoding.PEM))\n";
 
 static void
-write_file(const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", tmpdir, name);
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
-		perror(path);
-		exit(2);
-	}
-	free(path);
-}
-
-static void
 check_result(const struct vcase *c, const struct verify_result *r)
 {
 	ck_assert_msg(r->result == c->want, "%s: result %s (%s), want %s",
@@ -470,19 +409,19 @@ START_TEST(test_case)
 
 	dir = xasprintf("%s/case%02d", tmpdir, _i);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	if (!sh(dir, c->make)) {
+	if (!tl_script(dir, pkidir, c->make)) {
 		printf("SKIP: verify %s: a tool is missing\n", c->name);
 		free(dir);
 		return;
 	}
 	now = time(NULL);	/* after the certificates the snippet issued */
 	path = xasprintf("%s/now.txt", dir);
-	if ((nowtxt = slurp(path, &nn)) != NULL)
+	if ((nowtxt = tl_slurp(path, &nn)) != NULL)
 		now = (time_t)strtoll(nowtxt, NULL, 10);
 	free(nowtxt);
 	free(path);
 	path = xasprintf("%s/m.eml", dir);
-	msg = slurp(path, &n);
+	msg = tl_slurp(path, &n);
 	ck_assert_ptr_nonnull(msg);
 	/* in memory, spooled to a file (the fs stream and mmap path), glue style */
 	for (mode = 0; mode < 3; mode++) {
@@ -628,14 +567,14 @@ START_TEST(test_message_crl)
 	struct vcase vc = { c->name, NULL, c->signer, c->want, "2",
 	    c->want == AR_PASS ? c->signer : NULL, c->comment };
 	struct verify_result r;
-	struct pki *p = c->expired_dir ? load_pki_crl("crl-expired") : pki;
+	struct pki *p = c->expired_dir ? tl_load_pki(pkidir, "crl-expired") : pki;
 	char *dir, *crl, *msg;
 	size_t n;
 
 	ck_assert_ptr_nonnull(p);
 	dir = xasprintf("%s/crl%02d", tmpdir, _i);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	ck_assert(sh(dir, c->make));
+	ck_assert(tl_script(dir, pkidir, c->make));
 	crl = xasprintf("%s/x.crl", dir);
 	msg = sign_with_crl(c->signer, crl, &n);
 	ck_assert_msg(strstr(msg, "multipart/signed") != NULL, "%s", msg);
@@ -660,12 +599,12 @@ START_TEST(test_large)
 	size_t n;
 
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	sh(dir, "{ printf 'Content-Type: text/plain\\r\\n\\r\\n'; "
+	tl_script(dir, pkidir, "{ printf 'Content-Type: text/plain\\r\\n\\r\\n'; "
 	    "for i in $(seq 40000); do printf 'baris %06d: Ini surat resmi yang panjang sekali ya.\\r\\n' $i; done; } > big.txt; "
 	    "{ hdr $A; openssl cms -sign -binary -in big.txt -signer $S/$A.pem -inkey $S/$A.key -certfile $P/chain.pem; } > m.eml; "
 	    "sed -i 's/\\r$//' m.eml");
 	path = xasprintf("%s/m.eml", dir);
-	msg = slurp(path, &n);
+	msg = tl_slurp(path, &n);
 	ck_assert_uint_gt(n, 2000000);
 	ck_assert_int_eq(verify_mem(msg, n, 65536, ALICE, time(NULL), &r), 0);
 	ck_assert_msg(r.result == AR_PASS, "large: %s (%s)",
@@ -686,9 +625,9 @@ START_TEST(test_mutations)
 	int i, j;
 
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	sh(dir, "msg $A staff $A; crlf m.eml");
+	tl_script(dir, pkidir, "msg $A staff $A; crlf m.eml");
 	path = xasprintf("%s/m.eml", dir);
-	msg = slurp(path, &n);
+	msg = tl_slurp(path, &n);
 	body = (size_t)(strstr(msg, "Content-Type: text/plain") - msg);
 	len = (size_t)(strstr(msg, "resmi.\r\n") + 8 - msg) - body;
 	srandom(7281);
@@ -750,12 +689,12 @@ START_TEST(test_threads)
 	int i;
 
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	sh(dir, "msg $A staff $A > /dev/null; mv m.eml good.eml; "
+	tl_script(dir, pkidir, "msg $A staff $A > /dev/null; mv m.eml good.eml; "
 	    "msg $A staff $A; sed -i 's/resmi/palsu/' m.eml; mv m.eml bad.eml");
 	p1 = xasprintf("%s/good.eml", dir);
 	p2 = xasprintf("%s/bad.eml", dir);
-	m1 = slurp(p1, &n1);
-	m2 = slurp(p2, &n2);
+	m1 = tl_slurp(p1, &n1);
+	m2 = tl_slurp(p2, &n2);
 	for (i = 0; i < 6; i++) {
 		t[i] = (struct thr){ i % 2 ? m2 : m1, i % 2 ? n2 : n1,
 		    i % 3 == 2 ? BOB : ALICE,
@@ -795,35 +734,19 @@ START_TEST(test_no_pki)
 }
 END_TEST
 
-/* The test PKI (TMPDIR/pki) with its CRLs from pki/CRLDIR. */
-static struct pki *
-load_pki_crl(const char *crldir)
-{
-	char *dir = xasprintf("%s/pki", tmpdir);
-	struct pki *p = tl_load_pki(dir, crldir);
-
-	free(dir);
-	return p;
-}
-
 static int
 setup_pki(void)
 {
-	char *dir;
-	int rc;
-
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	dir = xasprintf("%s/pki", tmpdir);
-	rc = tl_gen_pki(dir, "trust.pem");
-	free(dir);
-	if (rc != 0)
+	pkidir = xasprintf("%s/pki", tmpdir);
+	if (tl_gen_pki(pkidir, "trust.pem") != 0)
 		return -1;
-	write_file("lib.sh", shlib);
-	write_file("pysign.py", pysign);
-	write_file("manycerts.py", manycerts);
-	write_file("mkcrl.py", mkcrl);
-	pki = load_pki_crl("crl");
+	tl_write(tmpdir, "lib.sh", shlib);
+	tl_write(tmpdir, "pysign.py", pysign);
+	tl_write(tmpdir, "manycerts.py", manycerts);
+	tl_write(tmpdir, "mkcrl.py", mkcrl);
+	pki = tl_load_pki(pkidir, "crl");
 	return pki != NULL ? 0 : -1;
 }
 
@@ -852,5 +775,6 @@ main(void)
 	pki_free(pki);
 	g_mime_shutdown();
 	tl_rmtree(tmpdir);
+	free(pkidir);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "conf.h"
 #include "diag.h"
@@ -66,6 +67,64 @@ tl_sh(const char *fmt, ...)
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
 	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
+}
+
+bool
+tl_script(const char *dir, const char *pkidir, const char *script)
+{
+	char *path = xasprintf("%s/make.sh", dir), *cmd;
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	ck_assert_msg(f != NULL, "cannot write %s", path);
+	fprintf(f, ". ../lib.sh\n%s\n", script);
+	fclose(f);
+	free(path);
+	cmd = xasprintf("cd '%s' && P='%s' bash make.sh >sh.out 2>&1", dir,
+	    pkidir);
+	rc = system(cmd);
+	free(cmd);
+	if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77)
+		return false;
+	if (rc != 0) {
+		cmd = xasprintf("cat '%s/sh.out' >&2", dir);
+		if (system(cmd) != 0)
+			perror("cat");
+		free(cmd);
+	}
+	ck_assert_msg(rc == 0, "the script failed: %s", script);
+	return true;
+}
+
+char *
+tl_slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	struct sbuf b;
+	char buf[65536];
+	size_t r;
+
+	if (f == NULL)
+		return NULL;
+	sbuf_init(&b);
+	while ((r = fread(buf, 1, sizeof(buf), f)) > 0)
+		sbuf_add(&b, buf, r);
+	fclose(f);
+	*n = b.len;
+	return sbuf_steal(&b);
+}
+
+void
+tl_write(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(2);
+	}
+	free(path);
 }
 
 void

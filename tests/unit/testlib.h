@@ -7,6 +7,8 @@
 #define SEGEL_TESTLIB_H
 
 #include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "pki.h"
 
@@ -24,6 +26,20 @@ struct pki *tl_load_pki(const char *dir, const char *crldir);
 
 /* Runs the shell command made from FMT; a failing command fails the test. */
 void tl_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Runs SCRIPT with bash in DIR, after ". ../lib.sh" (a helper library the
+ * test wrote into DIR's parent), with P set to PKIDIR; its output goes to
+ * DIR/sh.out. true on success; false when it exits 77 (a tool is missing:
+ * the caller skips). Any other failure prints sh.out and fails the test.
+ */
+bool tl_script(const char *dir, const char *pkidir, const char *script);
+
+/* The bytes of PATH (NUL-terminated; *n without it), or NULL. */
+char *tl_slurp(const char *path, size_t *n);
+
+/* Writes TEXT to DIR/NAME; exits 2 when it cannot (setup, not a test). */
+void tl_write(const char *dir, const char *name, const char *text);
 
 /* Removes DIR, or keeps it and says so when SEGEL_KEEP_TMP is set. */
 void tl_rmtree(const char *dir);
