@@ -12,12 +12,15 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -144,9 +147,11 @@ certstore_names_address(X509 *x, const char *addr)
 {
 	GENERAL_NAMES *gens;
 	const GENERAL_NAME *g;
-	char *em;
+	const X509_NAME *nm;
+	const ASN1_STRING *em;
+	unsigned char *utf8;
 	bool found = false;
-	int i;
+	int i, len;
 
 	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	for (i = 0; !found && i < sk_GENERAL_NAME_num(gens); i++) {
@@ -158,54 +163,154 @@ certstore_names_address(X509 *x, const char *addr)
 			found = true;
 	}
 	GENERAL_NAMES_free(gens);
-	if (!found && (em = cs_name_entry(X509_get_subject_name(x),
-	    NID_pkcs9_emailAddress)) != NULL) {
-		found = strcasecmp(em, addr) == 0;
-		free(em);
+	/* every emailAddress, compared with its length: a NUL inside one
+	 * ("alice@domain\0.evil") must not end the comparison early */
+	nm = X509_get_subject_name(x);
+	for (i = -1; !found && (i = X509_NAME_get_index_by_NID(nm,
+	    NID_pkcs9_emailAddress, i)) >= 0; ) {
+		em = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i));
+		if ((len = ASN1_STRING_to_UTF8(&utf8, em)) < 0)
+			continue;
+		found = len == (int)strlen(addr) &&
+		    strncasecmp((char *)utf8, addr, (size_t)len) == 0;
+		OPENSSL_free(utf8);
 	}
 	return found;
 }
 
-/* Serial compare ignoring case and leading zeros. */
-static bool
-cs_serial_eq(const char *a, const char *b)
+/*
+ * The serial of a revoked.list field as upper-case hex without leading
+ * zeros, however it was typed ("0x..", "1a:2b", spaces); NULL when the
+ * field is no serial (an unknown line). Caller frees.
+ */
+static char *
+cs_serial_norm(const char *f)
 {
-	while (*a == '0' && a[1] != '\0')
-		a++;
-	while (*b == '0' && b[1] != '\0')
-		b++;
-	return strcasecmp(a, b) == 0;
+	char *s = xstrdup(f), *q = s;
+	const char *p = f;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	for (; *p != '\0'; p++) {
+		if (isxdigit((unsigned char)*p))
+			*q++ = (char)toupper((unsigned char)*p);
+		else if (*p != ':' && !isspace((unsigned char)*p))
+			break;
+	}
+	*q = '\0';
+	if (*p != '\0' || q == s) {
+		free(s);
+		return NULL;
+	}
+	for (q = s; *q == '0' && q[1] != '\0'; q++)
+		;
+	memmove(s, q, strlen(q) + 1);
+	return s;
+}
+
+/* Names equal when they differ only in white space and case. */
+static bool
+cs_issuer_eq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		while (isspace((unsigned char)*a))
+			a++;
+		while (isspace((unsigned char)*b))
+			b++;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+		if (*a == '\0')
+			return true;
+	}
+}
+
+/*
+ * Whether one revoked.list line lists serial (normalised) of issuer. The
+ * list is also edited by hand: a BOM, CRLF, comments, spaces for tabs, a
+ * serial alone. What cannot be read as an issuer matches any issuer (a
+ * revoked serial must stay unusable); an issuer given must match.
+ */
+static bool
+cs_line_lists(char *line, const char *serial, const char *issuer, char **f)
+{
+	char *p, *sp, *ser;
+	bool yes;
+	int i;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		line += 3;
+	line += strspn(line, " \t");
+	if (*line == '\0' || *line == '#')
+		return false;
+	for (i = 0, p = line; i < 5; i++)
+		f[i] = p ? strsep(&p, "\t") : NULL;
+	if ((sp = strchr(f[0], ' ')) != NULL && strspn(sp, " ") != strlen(sp)) {
+		*sp = '\0';		/* spaces for tabs: the serial alone */
+		f[1] = NULL;
+	}
+	if ((ser = cs_serial_norm(f[0])) == NULL)
+		return false;
+	yes = strcmp(ser, serial) == 0 && (f[1] == NULL ||
+	    f[1][strspn(f[1], " ")] == '\0' || cs_issuer_eq(f[1], issuer));
+	free(ser);
+	return yes;
+}
+
+/*
+ * Looks cert up in cert_dir/revoked.list: 1 listed (*reason set, caller
+ * frees), 0 not listed or no list, -1 the list is there but cannot be read
+ * (not a plain file, a symbolic link, an I/O error): its revocations are
+ * unknown, so the caller must not treat the certificate as unrevoked.
+ */
+static int
+cs_local_find(const char *cert_dir, X509 *cert, char **reason)
+{
+	char *path, *line = NULL, *hex, *serial, *issuer, *f[5];
+	size_t cap = 0;
+	struct stat st;
+	FILE *fp = NULL;
+	int fd, r = 0;
+
+	*reason = NULL;
+	path = xasprintf("%s/revoked.list", cert_dir);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return -1;
+	}
+	hex = certstore_serial_hex(cert);
+	serial = cs_serial_norm(hex);
+	free(hex);
+	issuer = certstore_name_rfc2253(X509_get_issuer_name(cert));
+	while (r == 0 && getline(&line, &cap, fp) > 0) {
+		if (serial != NULL && cs_line_lists(line, serial, issuer, f)) {
+			*reason = xasprintf("revoked locally on %s: %s",
+			    f[3] ? f[3] : "?", f[4] ? f[4] : "");
+			r = 1;
+		}
+	}
+	if (r == 0 && ferror(fp))
+		r = -1;
+	free(line);
+	fclose(fp);
+	free(serial);
+	free(issuer);
+	return r;
 }
 
 char *
 certstore_local_reason(const char *cert_dir, X509 *cert)
 {
-	char *path, *line = NULL, *serial, *issuer, *f[5], *p, *r = NULL;
-	size_t cap = 0;
-	FILE *fp;
-	int i;
+	char *r;
 
-	path = xasprintf("%s/revoked.list", cert_dir);
-	fp = fopen(path, "r");
-	free(path);
-	if (fp == NULL)
-		return NULL;
-	serial = certstore_serial_hex(cert);
-	issuer = certstore_name_rfc2253(X509_get_issuer_name(cert));
-	while (r == NULL && getline(&line, &cap, fp) > 0) {
-		line[strcspn(line, "\r\n")] = '\0';
-		for (i = 0, p = line; i < 5; i++)
-			f[i] = p ? strsep(&p, "\t") : NULL;
-		if (f[0] == NULL || f[1] == NULL || line[0] == '#')
-			continue;
-		if (cs_serial_eq(f[0], serial) && strcmp(f[1], issuer) == 0)
-			r = xasprintf("revoked locally on %s: %s",
-			    f[3] ? f[3] : "?", f[4] ? f[4] : "");
-	}
-	free(line);
-	fclose(fp);
-	free(serial);
-	free(issuer);
+	(void)cs_local_find(cert_dir, cert, &r);
 	return r;
 }
 
@@ -243,6 +348,12 @@ cs_check_usage(struct cert_entry *e)
 	uint32_t ku = X509_get_key_usage(e->cert);
 	uint32_t xku = X509_get_extended_key_usage(e->cert);
 
+	/* a CA's key signs certificates, not mail (RFC 5280 4.2.1.9) */
+	if ((X509_get_extension_flags(e->cert) & EXFLAG_CA) ||
+	    X509_check_ca(e->cert) != 0)
+		cs_fail(e, CERT_UNTRUSTED, "a CA certificate (basicConstraints "
+		    "CA:TRUE), not a signer's own");
+
 	if (ku != UINT32_MAX &&
 	    (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0)
 		cs_fail(e, CERT_UNTRUSTED, "key usage allows neither "
@@ -276,16 +387,34 @@ cs_describe(struct cert_entry *e, STACK_OF(X509) *ca)
 	}
 }
 
+/* An address usable as a file name in cert_dir: no '/', no leading '.',
+ * nothing at or below space. */
+static bool
+cs_plain_address(const char *a)
+{
+	const unsigned char *p = (const unsigned char *)a;
+
+	if (*p == '\0' || *p == '.')
+		return false;
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '/')
+			return false;
+	return true;
+}
+
 /* Checks a decoded entry as the signer needs it. */
 void
 certstore_validate(struct cert_entry *e, STACK_OF(X509) *ca,
     const struct conf *c, const struct pki *p)
 {
 	char *local;
-	int err;
+	int err, listed;
 
 	if (e->serial_hex == NULL)
 		cs_describe(e, ca);
+	if (!cs_plain_address(e->address))
+		cs_fail(e, CERT_BROKEN, "%s cannot be a store file name",
+		    e->address);
 	if (e->key != NULL && !X509_check_private_key(e->cert, e->key))
 		cs_fail(e, CERT_BROKEN, "the key does not match the "
 		    "certificate");
@@ -296,8 +425,13 @@ certstore_validate(struct cert_entry *e, STACK_OF(X509) *ca,
 		cs_fail(e, CERT_BROKEN, "%s is not in the domain %s",
 		    e->address, c->domain);
 	if (c->cert_dir != NULL &&
-	    (local = certstore_local_reason(c->cert_dir, e->cert)) != NULL) {
-		cs_fail(e, CERT_REVOKED, "%s", local);
+	    (listed = cs_local_find(c->cert_dir, e->cert, &local)) != 0) {
+		if (listed < 0)
+			cs_fail(e, CERT_BROKEN, "%s/revoked.list cannot be "
+			    "read, so its revocations cannot be checked",
+			    c->cert_dir);
+		else
+			cs_fail(e, CERT_REVOKED, "%s", local);
 		free(local);
 	}
 	if (pki_is_revoked(p, e->cert))
@@ -312,24 +446,42 @@ certstore_validate(struct cert_entry *e, STACK_OF(X509) *ca,
 	ERR_clear_error();
 }
 
-/* Reads the one-line passphrase; NULL when missing. Caller wipes. */
+/*
+ * Reads the one-line passphrase; NULL when missing or not a plain file
+ * (a FIFO would block the load). Read without stdio, whose buffer would
+ * keep a copy after fclose. Caller wipes.
+ */
 static char *
 cs_read_pass(const char *path)
 {
 	char buf[1024];
 	char *s = NULL;
-	FILE *fp;
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
 
-	if ((fp = fopen(path, "r")) == NULL)
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
-	if (fgets(buf, sizeof(buf), fp) != NULL) {
-		buf[strcspn(buf, "\r\n")] = '\0';
-		s = xstrdup(buf);
-	} else if (!ferror(fp)) {
-		s = xstrdup("");
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got,
+	    sizeof(buf) - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got) != NULL)
+			break;
 	}
+	buf[got] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	s = xstrdup(buf);
+out:
 	OPENSSL_cleanse(buf, sizeof(buf));
-	fclose(fp);
+	close(fd);
 	return s;
 }
 
@@ -383,34 +535,80 @@ out:
 	return r;
 }
 
+/* The owners a store file may have: root, this process, sign's user. */
+struct cs_owners {
+	uid_t uid[3];
+};
+
+static void
+cs_owners_init(struct cs_owners *o, const struct conf *c)
+{
+	struct passwd *pw;
+
+	o->uid[0] = 0;
+	o->uid[1] = geteuid();
+	o->uid[2] = 0;
+	if (c->user != NULL && c->user[0] != '\0' &&
+	    (pw = getpwnam(c->user)) != NULL)
+		o->uid[2] = pw->pw_uid;
+}
+
 static bool
-cs_unsafe(const char *path, struct diag *d)
+cs_owner_ok(const struct cs_owners *o, uid_t uid)
+{
+	return uid == o->uid[0] || uid == o->uid[1] || uid == o->uid[2];
+}
+
+/*
+ * A store file that another user can read or owns is an unsafe store
+ * (error); a symbolic link or anything but a plain file makes only this
+ * entry unusable: store files must live in the store itself, whose folder
+ * the permission check vouches for. A missing file is not judged here.
+ */
+static bool
+cs_unsafe(const char *path, const struct cs_owners *o, struct cert_entry *e,
+    struct diag *d)
 {
 	struct stat st;
 
-	if (stat(path, &st) != 0 || (st.st_mode & 077) == 0)
+	if (lstat(path, &st) != 0)
 		return false;
-	diag_add(d, DIAG_ERROR, path, 0, CS_KEY, "unsafe permissions %04o: "
-	    "must not be readable by group or others (chmod 600)",
-	    (unsigned)(st.st_mode & 07777));
-	return true;
+	if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
+		cs_fail(e, CERT_BROKEN, "%s is %s: store files must be plain "
+		    "files in the store", path, S_ISLNK(st.st_mode) ?
+		    "a symbolic link" : "not a plain file");
+		return true;
+	}
+	if ((st.st_mode & 077) != 0) {
+		diag_add(d, DIAG_ERROR, path, 0, CS_KEY, "unsafe permissions "
+		    "%04o: must not be readable by group or others (chmod 600)",
+		    (unsigned)(st.st_mode & 07777));
+		cs_fail(e, CERT_BROKEN, "unsafe file permissions");
+		return true;
+	}
+	if (!cs_owner_ok(o, st.st_uid)) {
+		diag_add(d, DIAG_ERROR, path, 0, CS_KEY, "owned by uid %u, "
+		    "neither root nor the daemon's user: that user can read "
+		    "the key (chown it)", (unsigned)st.st_uid);
+		cs_fail(e, CERT_BROKEN, "unsafe file owner");
+		return true;
+	}
+	return false;
 }
 
 static void
 cs_load_one(struct cert_entry *e, const struct conf *c, const struct pki *p,
-    struct diag *d)
+    const struct cs_owners *o, struct diag *d)
 {
 	STACK_OF(X509) *ca = NULL;
 	char *passpath, *pass = NULL, why[256];
 	bool unsafe;
 
 	passpath = xasprintf("%s/%s.pass", c->cert_dir, e->address);
-	unsafe = cs_unsafe(e->file, d);
-	unsafe = cs_unsafe(passpath, d) || unsafe;
-	if (unsafe) {
-		cs_fail(e, CERT_BROKEN, "unsafe file permissions");
+	unsafe = cs_unsafe(e->file, o, e, d);
+	unsafe = cs_unsafe(passpath, o, e, d) || unsafe;
+	if (unsafe)
 		goto out;
-	}
 	if ((pass = cs_read_pass(passpath)) == NULL) {
 		cs_fail(e, CERT_BROKEN, "no passphrase file %s", passpath);
 		goto out;
@@ -453,8 +651,19 @@ cs_address_of(const char *dir, const char *name, struct diag *d)
 
 	if (n <= 4 || strcmp(name + n - 4, ".p12") != 0 || name[0] == '.')
 		return NULL;
+	for (q = name; *q != '\0'; q++) {
+		if ((unsigned char)*q <= ' ' || *q == 0x7f) {
+			/* not the name itself: it would break the log line */
+			diag_add(d, DIAG_WARNING, dir, 0, CS_KEY, "a .p12 file "
+			    "whose name holds spaces or control characters: "
+			    "ignored (no mail address has them)");
+			return NULL;
+		}
+	}
 	path = xasprintf("%s/%s", dir, name);
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+	/* symbolic links are entries, refused in cs_unsafe(), not skipped */
+	if (lstat(path, &st) != 0 ||
+	    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
 		free(path);
 		return NULL;
 	}
@@ -477,22 +686,60 @@ cs_cmp(const void *a, const void *b)
 	    ((const struct cert_entry *)b)->address);
 }
 
+/*
+ * The folder and revoked.list: whoever may change them may add keys or
+ * take revocations back, so only root or the daemon's user may own or
+ * write them. A revoked.list that cannot be read hides revocations.
+ */
+static void
+cs_check_folder(const char *dir, const struct cs_owners *o, struct diag *d)
+{
+	struct stat st;
+	char *rl;
+	int fd;
+
+	if (stat(dir, &st) == 0 && ((st.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    !cs_owner_ok(o, st.st_uid)))
+		diag_add(d, DIAG_ERROR, dir, 0, CS_KEY, "unsafe permissions "
+		    "%04o (uid %u): the folder is writable by others than "
+		    "root and the daemon's user", (unsigned)(st.st_mode & 07777),
+		    (unsigned)st.st_uid);
+	rl = xasprintf("%s/revoked.list", dir);
+	if (lstat(rl, &st) != 0) {
+		if (errno != ENOENT)
+			diag_add(d, DIAG_ERROR, rl, 0, CS_KEY, "cannot read: "
+			    "%s", strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		diag_add(d, DIAG_ERROR, rl, 0, CS_KEY, "not a plain file: "
+		    "revocations cannot be checked");
+	} else if ((st.st_mode & 022) || !cs_owner_ok(o, st.st_uid)) {
+		diag_add(d, DIAG_ERROR, rl, 0, CS_KEY, "unsafe (mode %04o, uid "
+		    "%u): others could take revocations back", (unsigned)
+		    (st.st_mode & 07777), (unsigned)st.st_uid);
+	} else if ((fd = open(rl, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0) {
+		diag_add(d, DIAG_ERROR, rl, 0, CS_KEY, "cannot read: %s",
+		    strerror(errno));
+	} else {
+		close(fd);
+	}
+	free(rl);
+}
+
 struct certstore *
 certstore_load(const struct conf *c, const struct pki *p, struct diag *d)
 {
 	struct certstore *cs = xcalloc(1, sizeof(*cs));
 	struct dirent **ents = NULL;
 	struct cert_entry *e;
-	struct stat st;
+	struct cs_owners o;
 	char *addr;
 	int i, n;
 
 	if (c->cert_dir == NULL || c->cert_dir[0] == '\0')
 		return cs;
-	if (stat(c->cert_dir, &st) == 0 && (st.st_mode & S_IWOTH))
-		diag_add(d, DIAG_ERROR, c->cert_dir, 0, CS_KEY, "unsafe "
-		    "permissions %04o: the folder is writable by others",
-		    (unsigned)(st.st_mode & 07777));
+	cs_owners_init(&o, c);
+	cs_check_folder(c->cert_dir, &o, d);
 	if ((n = scandir(c->cert_dir, &ents, NULL, alphasort)) < 0) {
 		diag_add(d, DIAG_ERROR, c->cert_dir, 0, CS_KEY,
 		    "cannot read folder: %s", strerror(errno));
@@ -506,7 +753,7 @@ certstore_load(const struct conf *c, const struct pki *p, struct diag *d)
 			e->address = addr;
 			e->file = xasprintf("%s/%s", c->cert_dir,
 			    ents[i]->d_name);
-			cs_load_one(e, c, p, d);
+			cs_load_one(e, c, p, &o, d);
 			cs_report(e, d, time(NULL));
 		}
 		free(ents[i]);

@@ -164,7 +164,9 @@ int
 storeadmin_lock(const char *cert_dir)
 {
 	char *p = xasprintf("%s/.segelctl.lock", cert_dir);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* O_NOFOLLOW: the daemon's user owns the folder and could point a
+	 * link anywhere for root to create */
+	int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	free(p);
 	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
@@ -197,16 +199,39 @@ storeadmin_slurp(const char *path, struct sbuf *b)
 }
 
 
+/*
+ * storeadmin_slurp for a file inside the store: a plain file, not through
+ * a symbolic link (the daemon's user could point one at a secret of root,
+ * whose text would land in a file it can read). ENOENT when missing.
+ */
 static int
-sa_adopt_path(const char *path)
+sa_slurp_store(const char *path, struct sbuf *b)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	char buf[8192];
+	struct stat st;
+	ssize_t n;
+	int fd;
 
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	rc = sa_adopt(fd, path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return -1;
+		}
+		sbuf_add(b, buf, (size_t)n);
+	}
 	close(fd);
-	return rc;
+	sbuf_add(b, "", 0);
+	return 0;
 }
 
 /* Links the current pair of addr into history/; *kept names the .p12. */
@@ -217,26 +242,31 @@ sa_keep_old(const char *cert_dir, const char *addr, const char *serial,
 	const char *ext[2] = { "p12", "pass" };
 	char *hist, *from, *to, ts[32];
 	struct tm tm;
-	int i, rc;
+	int i, rc = 0, hfd = -1;
 
+	/* history/ is opened without following a link (the daemon's user
+	 * could plant one) and the links are made relative to that fd */
 	hist = xasprintf("%s/history", cert_dir);
-	if (mkdir(hist, 0700) != 0 && errno != EEXIST)
+	if ((mkdir(hist, 0700) != 0 && errno != EEXIST) ||
+	    (hfd = open(hist, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0 || sa_adopt(hfd, hist) != 0)
 		rc = -1;
-	else
-		rc = sa_adopt_path(hist);
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
 	for (i = 0; rc == 0 && i < 2; i++) {
 		from = xasprintf("%s/%s.%s", cert_dir, addr, ext[i]);
-		to = xasprintf("%s/%s-%s-%s.%s", hist, addr, serial ? serial :
+		to = xasprintf("%s-%s-%s.%s", addr, serial ? serial :
 		    "unreadable", ts, ext[i]);
-		if (link(from, to) != 0 && errno != ENOENT && errno != EEXIST)
+		if (linkat(AT_FDCWD, from, hfd, to, 0) != 0 &&
+		    errno != ENOENT && errno != EEXIST)
 			rc = -1;
 		else if (i == 0)
-			*kept = xstrdup(to);
+			*kept = xasprintf("%s/%s", hist, to);
 		free(from);
 		free(to);
 	}
+	if (hfd >= 0)
+		close(hfd);
 	free(hist);
 	return rc;
 }
@@ -253,7 +283,13 @@ storeadmin_install(const char *cert_dir, const char *addr,
 	int rc = -1;
 
 	*kept = NULL;
-	if (stat(pf, &st) == 0 &&
+	if (addr[0] == '\0' || addr[0] == '.' || strchr(addr, '/') != NULL) {
+		errno = EINVAL;
+		sbuf_printf(err, "%s cannot be a file name in %s", addr,
+		    cert_dir);
+		goto out;
+	}
+	if (lstat(pf, &st) == 0 &&
 	    sa_keep_old(cert_dir, addr, old_serial, now, kept) != 0) {
 		sbuf_printf(err, "cannot keep the old certificate in "
 		    "%s/history: %s", cert_dir, strerror(errno));
@@ -295,7 +331,7 @@ storeadmin_revoke(const char *cert_dir, const struct cert_entry *e,
 	int rc;
 
 	sbuf_init(&b);
-	if (storeadmin_slurp(path, &b) != 0 && errno != ENOENT) {
+	if (sa_slurp_store(path, &b) != 0 && errno != ENOENT) {
 		rc = -1;
 		goto out;
 	}

@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "pki.h"
+#include "storeadmin.h"
 #include "testlib.h"
 #include "util.h"
 
@@ -376,6 +377,31 @@ START_TEST(store_table)
 }
 END_TEST
 
+/* storeadmin_install on its own: no address may leave cert_dir. */
+START_TEST(install_address)
+{
+	static const char *bad[] = { "../x@" DOM, "a/b@" DOM, ".hidden@" DOM,
+	    "" };
+	struct sbuf p12, err;
+	char *kept;
+	size_t i;
+
+	tl_sh("rm -rf %s && mkdir -p %s/a", P("inst"), P("inst/s"));
+	sbuf_init(&p12);
+	sbuf_adds(&p12, "not really a p12");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sbuf_init(&err);
+		ck_assert_msg(storeadmin_install(P("inst/s"), bad[i], NULL,
+		    time(NULL), &p12, "pw", &kept, &err) == -1, "%s installed",
+		    bad[i]);
+		sbuf_free(&err);
+	}
+	tl_sh("test -z \"$(find %s -name '*.p12' -o -name '*.pass')\"",
+	    P("inst"));
+	sbuf_free(&p12);
+}
+END_TEST
+
 /* A FIFO as .pass must not stop the load (nobody writes to it). */
 START_TEST(pass_fifo)
 {
@@ -463,7 +489,9 @@ static const struct {
 	    "cp -p $S/$A.p12 $S/$A.pass $W/ && rm $S/$A.p12 $S/$A.pass && "
 	    "cp -p $W/$A.p12 $S/ && cp -p $W/$A.pass $S/ || exit 1\n"
 	    "ctl show $A\ngrep -q 'status: *revoked' $W/out || die not revoked\n"
-	},
+	    "$M $W/n.p12 pw san=$A && echo pw > $W/n.pass || exit 1\n"
+	    "ctl import $W/n.p12 --pass-file $W/n.pass\n"
+	    "[ $RC = 0 ] || die a new certificate for alice refused\n" },
 	{ "a passphrase ending in spaces imports and loads",
 	    "$M $W/t.p12 'pw  ' san=$A && printf 'pw  \\n' > $W/t.pass || "
 	    "exit 1\nctl import $W/t.p12 --pass-file $W/t.pass\n"
@@ -518,6 +546,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, store_table, 0,
 	    sizeof(store_cases) / sizeof(store_cases[0]));
+	tcase_add_test(tc, install_address);
 	tcase_set_timeout(tf, 10);
 	tcase_add_test(tf, pass_fifo);
 	tcase_set_timeout(tctl, 120);
