@@ -32,6 +32,7 @@ struct conn {
 	char client[INET6_ADDRSTRLEN];
 	bool local, trusted;
 	struct msgctx *msg;
+	char *from_ours;	/* first From field showing the domain */
 };
 
 #define CONN(ctx)	((struct conn *)smfi_getpriv(ctx))
@@ -153,6 +154,8 @@ message_reset(struct conn *cn)
 {
 	msgctx_free(cn->msg);
 	cn->msg = NULL;
+	free(cn->from_ours);
+	cn->from_ours = NULL;
 }
 
 /*
@@ -190,8 +193,13 @@ glue_envfrom(SMFICTX *ctx, char **argv)
 	cn->msg = msgctx_new(cn->rt->conf);
 	cn->msg->mail_from = argv[0] ? addr_normalize(argv[0]) : NULL;
 	facts(ctx, cn, &f);
-	if (policy_tls_refuse_sender(cn->rt->conf, &f, cn->msg->mail_from, &r))
-		return tls_refused(ctx, cn, &f, cn->msg->mail_from, NULL, &r);
+	/* The sender as written and as the MTA resolved it ({mail_addr}:
+	 * alice%domain@[our address] is alice@domain to Postfix). */
+	if (policy_tls_refuse_sender(cn->rt->conf, &f, argv[0], &r) ||
+	    policy_tls_refuse_sender(cn->rt->conf, &f,
+	    macro(ctx, "{mail_addr}"), &r))
+		return tls_refused(ctx, cn, &f, cn->msg->mail_from ?
+		    cn->msg->mail_from : argv[0], NULL, &r);
 	return SMFIS_CONTINUE;
 }
 
@@ -208,8 +216,14 @@ glue_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	rcpt = argv[0] ? addr_normalize(argv[0]) : NULL;
 	facts(ctx, cn, &f);
-	if (policy_tls_refuse_rcpt(cn->rt->conf, &f, rcpt, &r))
-		rc = tls_refused(ctx, cn, &f, cn->msg->mail_from, rcpt, &r);
+	/* As written, and where the MTA will deliver it ({rcpt_addr}: Postfix
+	 * drops source routes and applies the percent hack for its own
+	 * domains and addresses). */
+	if (policy_tls_refuse_rcpt(cn->rt->conf, &f, argv[0], &r) ||
+	    policy_tls_refuse_rcpt(cn->rt->conf, &f,
+	    macro(ctx, "{rcpt_addr}"), &r))
+		rc = tls_refused(ctx, cn, &f, cn->msg->mail_from,
+		    rcpt ? rcpt : argv[0], &r);
 	else {
 		cn->msg->n_rcpt++;
 		if (addr_in_domain(rcpt, cn->rt->conf->domain))
@@ -225,9 +239,15 @@ glue_header(SMFICTX *ctx, char *name, char *value)
 	struct conn *cn = CONN(ctx);
 
 	/* No reply (SMFIP_NR_HDR): without a message, end of headers tempfails. */
-	if (cn != NULL && cn->msg != NULL)
-		msgctx_header(cn->msg, cn->rt->conf, name, value ? value : "",
-		    cn->rt->conf->authserv_id);
+	if (cn == NULL || cn->msg == NULL)
+		return SMFIS_NOREPLY;
+	msgctx_header(cn->msg, cn->rt->conf, name, value ? value : "",
+	    cn->rt->conf->authserv_id);
+	/* Every From field, not only the first the message keeps: a reader
+	 * may show the second. */
+	if (cn->from_ours == NULL && strcasecmp(name, "From") == 0)
+		cn->from_ours = policy_from_domain_address(value ? value : "",
+		    cn->rt->conf->domain);
 	return SMFIS_NOREPLY;
 }
 
@@ -237,19 +257,14 @@ glue_eoh(SMFICTX *ctx)
 	struct conn *cn = CONN(ctx);
 	struct sess_facts f;
 	struct reply r;
-	sfsistat rc = SMFIS_CONTINUE;
-	char *from;
 
 	if (cn == NULL || cn->msg == NULL)
 		return SMFIS_TEMPFAIL;
 	facts(ctx, cn, &f);
-	/* Any address of the From field a reader could take for ours. */
-	from = cn->msg->n_from >= 1 ? policy_from_domain_address(
-	    cn->msg->from_value, cn->rt->conf->domain) : NULL;
-	if (policy_tls_refuse_sender(cn->rt->conf, &f, from, &r))
-		rc = tls_refused(ctx, cn, &f, from, NULL, &r);
-	free(from);
-	return rc;
+	/* Any address of any From field a reader could take for ours. */
+	if (policy_tls_refuse_sender(cn->rt->conf, &f, cn->from_ours, &r))
+		return tls_refused(ctx, cn, &f, cn->from_ours, NULL, &r);
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat

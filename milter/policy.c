@@ -94,11 +94,82 @@ tls_reply(const struct conf *c, const struct sess_facts *f, struct reply *r)
 		    f->tls_version, min, c->domain);
 }
 
+/*
+ * Whether host (n bytes) is domain: case and one final dot aside, and a
+ * non-ASCII name as IDNA maps it (GLib's UTS 46 mapping: fullwidth
+ * letters, U+3002 dots, the Kelvin sign), as an IDNA-aware MTA or reader
+ * resolves it.
+ */
+static bool
+host_is(const char *host, size_t n, const char *domain)
+{
+	char *h = xasprintf("@%.*s", (int)n, host), *a = NULL;
+	bool r = addr_in_domain(h, domain);
+	size_t i;
+
+	for (i = 1; h[i] != '\0' && !r; i++)
+		if ((unsigned char)h[i] >= 0x80) {
+			if (g_utf8_validate(h + 1, -1, NULL) &&
+			    (a = g_hostname_to_ascii(h + 1)) != NULL) {
+				free(h);
+				h = xasprintf("@%s", a);
+				r = addr_in_domain(h, domain);
+				g_free(a);
+			}
+			break;
+		}
+	free(h);
+	return r;
+}
+
+/*
+ * Whether an envelope address, written as the client wrote it ("<...>",
+ * the MAIL or RCPT argument) or as the MTA resolved it ({rcpt_addr}), is
+ * in domain as RFC 5321 and Postfix read it: the domain is what follows
+ * the last '@' outside a quoted local part, so a quoted local part
+ * ("al ice"@d), a source route (@relay:alice@d), comments and stray white
+ * space are no way around the rule. Routing that depends on the MTA's own
+ * domains (alice%d@[our address]) is what {rcpt_addr} shows.
+ */
+static bool
+env_in_domain(const char *v, const char *domain)
+{
+	const char *p, *host = NULL;
+	struct sbuf b;
+	bool inq = false, r;
+
+	if (v == NULL || domain == NULL)
+		return false;
+	sbuf_init(&b);
+	for (p = v; *p != '\0'; p++) {
+		if (inq) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				inq = false;
+		} else if (*p == '"')
+			inq = true;
+		else if (*p == '(') {
+			if ((p = addr_skip_comment(p)) == NULL)
+				break;
+			p--;
+		} else if (*p == '@') {
+			host = p;
+			b.len = 0;
+		} else if (host != NULL && *p != '<' && *p != '>' &&
+		    !isspace((unsigned char)*p))
+			sbuf_add(&b, p, 1);
+	}
+	r = host != NULL && b.len > 0 && host_is(b.s, b.len, domain);
+	sbuf_free(&b);
+	return r;
+}
+
 bool
 policy_tls_refuse_rcpt(const struct conf *c, const struct sess_facts *f,
     const char *rcpt, struct reply *r)
 {
-	if (!addr_in_domain(rcpt, c->domain) || policy_tls_ok(c, f))
+	if (!env_in_domain(rcpt, c->domain) || policy_tls_ok(c, f))
 		return false;
 	tls_reply(c, f, r);
 	return true;
@@ -108,7 +179,7 @@ bool
 policy_tls_refuse_sender(const struct conf *c, const struct sess_facts *f,
     const char *sender, struct reply *r)
 {
-	if (!addr_in_domain(sender, c->domain) || policy_tls_ok(c, f))
+	if (!env_in_domain(sender, c->domain) || policy_tls_ok(c, f))
 		return false;
 	tls_reply(c, f, r);
 	return true;
@@ -264,22 +335,84 @@ policy_from_address(const char *from_value)
 	return from;
 }
 
+/*
+ * The addr-spec of a From value as written (the angle-addr, else the whole
+ * value), lower-cased and trimmed, for logs: addr_normalize refuses quoted
+ * local parts and white space around '@', which readers accept.
+ */
+static char *
+from_addr_spec(const char *v)
+{
+	const char *s = strchr(v, '<'), *e;
+	char *a, *q;
+
+	if (s != NULL && (e = strchr(s, '>')) != NULL)
+		s++;
+	else {
+		s = v;
+		e = v + strlen(v);
+	}
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	a = xstrndup(s, (size_t)(e - s));
+	for (q = a; *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return a;
+}
+
+/* The decoded value with U+FF20 and U+FE6B made '@' and the white space
+ * around each '@' removed ("alice @ d" is alice@d to RFC 5322's obsolete
+ * syntax and to Python's parser). */
+static char *
+from_decode_ats(const char *v)
+{
+	static const char *const ats[] = { "\xef\xbc\xa0", "\xef\xb9\xab" };
+	char *d = from_decode(v), *p, *q;
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		for (p = d; (q = strstr(p, ats[i])) != NULL; p = q + 3)
+			memcpy(q, "@  ", 3);
+	for (p = q = d; *p != '\0'; p++) {
+		if (isspace((unsigned char)*p) && (q > d && q[-1] == '@'))
+			continue;
+		if (*p == '@')
+			while (q > d && isspace((unsigned char)q[-1]))
+				q--;
+		*q++ = *p;
+	}
+	*q = '\0';
+	return d;
+}
+
 char *
 policy_from_domain_address(const char *from_value, const char *domain)
 {
 	char *d, *w, *save = NULL, *a, *found = NULL;
+	const char *lt;
 
 	if (from_value == NULL)
 		return NULL;
 	if ((a = addr_normalize(from_value)) != NULL &&
-	    addr_in_domain(a, domain))
+	    env_in_domain(a, domain))
 		return a;
 	free(a);
-	d = from_decode(from_value);
+	/* The mailbox as RFC 5321 reads an address: quoted local part,
+	 * obs-route, white space at '@'. */
+	lt = strchr(from_value, '<');
+	a = from_addr_spec(from_value);
+	if (addr_count(from_value) <= 1 && env_in_domain(lt != NULL ? a :
+	    from_value, domain))
+		return a;
+	free(a);
+	d = from_decode_ats(from_value);
 	for (w = strtok_r(d, " \t\r\n\"()<>,;:", &save); w != NULL &&
 	    found == NULL; w = strtok_r(NULL, " \t\r\n\"()<>,;:", &save))
-		if (strchr(w, '@') != NULL && addr_in_domain(w, domain))
-			found = addr_normalize(w);
+		if (strchr(w, '@') != NULL && env_in_domain(w, domain) &&
+		    (found = addr_normalize(w)) == NULL)
+			found = from_addr_spec(w);
 	free(d);
 	return found;
 }
