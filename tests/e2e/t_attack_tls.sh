@@ -141,6 +141,25 @@ t; m=$(msg "From: alice@$D\\n")
 t; out=$(raw "MAIL FROM:<budi@example.org>" "RCPT TO:<siti@example.org>" "BDAT:${m#DATA:}")
 refused "BDAT (CHUNKING) with a From in the domain refused" "$out" BDAT
 
+# "From :" (white space before the colon, RFC 5322 obs-optional): Python's
+# email package reads it as the From field. Either segel refuses it, or
+# Postfix did not keep it as a header field.
+t; out=$(raw "MAIL FROM:<budi@example.org>" "RCPT TO:<siti@example.org>" \
+    "$(msg "From : alice@$D\\n")")
+sleep 0.5
+if [[ " $out " == *" DATA=530 "* ]]; then
+	pass "\"From :\" in the domain refused"
+elif f=$(sink_find "$TAG") && ! "$H_PY" - "$f" "$D" <<'EOF2'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+sys.exit(0 if any(sys.argv[2] in str(v) for v in m.get_all("From", [])) else 1)
+EOF2
+then
+	pass "\"From :\" is no header field once Postfix has it (and passes)"
+else
+	fail "\"From :\"" "session: $out; From: $(fields "$f" From)"
+fi
+
 # --- many recipients, the domain last (pipelined in one write by swaks).
 m=$H/pipe.eml
 TAG="tls-attack-pipe-$RANDOM"
