@@ -538,6 +538,8 @@ out:
 /* The owners a store file may have: root, this process, sign's user. */
 struct cs_owners {
 	uid_t uid[3];
+	bool drops;		/* the daemon will run as uid[2], gid */
+	gid_t gid;
 };
 
 static void
@@ -548,9 +550,28 @@ cs_owners_init(struct cs_owners *o, const struct conf *c)
 	o->uid[0] = 0;
 	o->uid[1] = geteuid();
 	o->uid[2] = 0;
+	o->drops = false;
+	o->gid = 0;
 	if (c->user != NULL && c->user[0] != '\0' &&
-	    (pw = getpwnam(c->user)) != NULL)
+	    (pw = getpwnam(c->user)) != NULL) {
 		o->uid[2] = pw->pw_uid;
+		o->gid = pw->pw_gid;
+		o->drops = pw->pw_uid != geteuid();
+	}
+}
+
+/* Whether the daemon's user can read a file root can (a reload runs as
+ * that user; a list it cannot read would leave the old store in force). */
+static bool
+cs_user_reads(const struct cs_owners *o, const struct stat *st)
+{
+	if (!o->drops)
+		return true;
+	if (st->st_uid == o->uid[2])
+		return (st->st_mode & 0400) != 0;
+	if (st->st_gid == o->gid)
+		return (st->st_mode & 040) != 0;
+	return (st->st_mode & 04) != 0;
 }
 
 static bool
@@ -716,6 +737,11 @@ cs_check_folder(const char *dir, const struct cs_owners *o, struct diag *d)
 		diag_add(d, DIAG_ERROR, rl, 0, CS_KEY, "unsafe (mode %04o, uid "
 		    "%u): others could take revocations back", (unsigned)
 		    (st.st_mode & 07777), (unsigned)st.st_uid);
+	} else if (!cs_user_reads(o, &st)) {
+		diag_add(d, DIAG_ERROR, rl, 0, CS_KEY, "the daemon's user "
+		    "cannot read it (mode %04o, uid %u): a reload would keep "
+		    "the old store (chmod 644, chown to that user)",
+		    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 	} else if ((fd = open(rl, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC)) < 0) {
 		diag_add(d, DIAG_ERROR, rl, 0, CS_KEY, "cannot read: %s",

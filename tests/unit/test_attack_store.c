@@ -377,6 +377,37 @@ START_TEST(store_table)
 }
 END_TEST
 
+/*
+ * revoked.list edited by root into a file only root reads, with the
+ * daemon running as another user: -n and segelctl (root) must say so,
+ * for the daemon's reload would fail on it and keep the old store.
+ */
+START_TEST(list_unreadable_by_user)
+{
+	struct fix f;
+	char *rl;
+
+	make_store("rluser", RL("'%s\\t%s\\n' $ser \"$iss\"") " && chmod 600 "
+	    "$S/revoked.list");
+	memset(&f, 0, sizeof(f));
+	f.c.path = "segel.conf";
+	f.c.domain = (char *)DOM;
+	f.c.user = (char *)"nobody";
+	f.c.trust_file = xstrdup(P("trust.pem"));
+	f.c.crl_dir = xstrdup(P("crl"));
+	f.c.cert_dir = xstrdup(P("rluser"));
+	diag_init(&f.d);
+	f.p = pki_load(&f.c, &f.d);
+	f.cs = certstore_load(&f.c, f.p, &f.d);
+	rl = xasprintf("%s/revoked.list", f.c.cert_dir);
+	ck_assert_msg(diag_count(&f.d, DIAG_ERROR) == 1 &&
+	    strcmp(f.d.items[0].file, rl) == 0, "want one error for "
+	    "revoked.list: %s", diag_text(&f.d));
+	free(rl);
+	fix_free(&f);
+}
+END_TEST
+
 /* storeadmin_install on its own: no address may leave cert_dir. */
 START_TEST(install_address)
 {
@@ -547,6 +578,7 @@ main(void)
 	tcase_add_loop_test(tc, store_table, 0,
 	    sizeof(store_cases) / sizeof(store_cases[0]));
 	tcase_add_test(tc, install_address);
+	tcase_add_test(tc, list_unreadable_by_user);
 	tcase_set_timeout(tf, 10);
 	tcase_add_test(tf, pass_fifo);
 	tcase_set_timeout(tctl, 120);
