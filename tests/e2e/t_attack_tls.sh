@@ -199,4 +199,61 @@ delivered "Sender:/Reply-To: in the domain with From outside pass (the rule is F
 t; out=$(raw --tls "MAIL FROM:<\"alice\"@$D>" "RCPT TO:<@relay.example:bob@$D>" \
     "$(msg "From: \\\"alice\\\"@$D\\n")")
 delivered "quoted and routed addresses over STARTTLS delivered" "$out" "bob@$D"
+
+# --- segel-tls-check against a configuration that looks safe but is not:
+# the snippets' good folder plus a second smtpd on another port that takes
+# mail for the domain in plaintext, without the recipient check or segel.
+CHECK=$SEGEL_ROOT/smtp-tls/check
+C=$H/tlscheck
+mkdir -p "$C/tls"
+{
+	echo "compatibility_level = 3.6"
+	echo "myhostname = mail.$DOMAIN"
+	sed "s#/etc/postfix/#$C/#g" "$SEGEL_ROOT/smtp-tls/postfix/main.cf.snippet"
+} >"$C/main.cf"
+{
+	printf 'relay     unix  -       -       y       -       -       smtp\n'
+	printf 'smtp      unix  -       -       y       -       -       smtp\n'
+	cat "$SEGEL_ROOT/smtp-tls/postfix/master.cf.snippet"
+} >"$C/master.cf"
+cp "$SEGEL_ROOT/smtp-tls/postfix/require_tls_rcpt" "$SEGEL_ROOT/smtp-tls/postfix/tls_policy" "$C/"
+cp -p "$H/tls/server.pem" "$C/tls/mx-chain.pem"
+cat "$H/tls/server.key" >"$C/tls/mx-key.pem"
+chmod 600 "$C/tls/mx-key.pem"
+postconf -c "$C" -e "smtpd_tls_chain_files = $C/tls/mx-key.pem, $C/tls/mx-chain.pem" \
+    "smtp_tls_CAfile = $C/tls/mx-chain.pem"
+postmap -c "$C" "$C/require_tls_rcpt" "$C/tls_policy"
+"$CHECK" "$C" --cafile "$C/tls/mx-chain.pem" >"$H/tlscheck.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && ! grep -q '^FIX:' "$H/tlscheck.out" &&
+	pass "segel-tls-check: the snippets' folder passes" ||
+	fail "segel-tls-check: the snippets' folder" "exit $rc: $(grep -E '^FIX' "$H/tlscheck.out" | head -3)"
+cp "$C/master.cf" "$C/master.cf.good"
+printf '%s\n' "2525 inet n - y - - smtpd" "  -o smtpd_tls_security_level=none" \
+    "  -o smtpd_recipient_restrictions=permit_mynetworks,reject_unauth_destination" \
+    "  -o smtpd_milters=" >>"$C/master.cf"
+"$CHECK" "$C" --cafile "$C/tls/mx-chain.pem" >"$H/tlscheck.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q '^FIX: port 2525 .*plaintext mail to .* is accepted' "$H/tlscheck.out" &&
+	pass "segel-tls-check: a plaintext smtpd on port 2525 is a FIX" ||
+	fail "segel-tls-check: plaintext smtpd on port 2525" "exit $rc: $(grep -E '^(FIX|WARN)|2525' "$H/tlscheck.out" | head -4)"
+# The same on loopback only (a content filter's re-injection port): WARN.
+cp "$C/master.cf.good" "$C/master.cf"
+printf '%s\n' "127.0.0.1:10025 inet n - y - - smtpd" "  -o smtpd_tls_security_level=none" \
+    "  -o smtpd_milters=" >>"$C/master.cf"
+"$CHECK" "$C" --cafile "$C/tls/mx-chain.pem" >"$H/tlscheck.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^WARN: port 10025 .*loopback' "$H/tlscheck.out" &&
+	pass "segel-tls-check: a plaintext re-injection port on loopback is a WARN" ||
+	fail "segel-tls-check: loopback re-injection port" "exit $rc: $(grep -E '^(FIX|WARN)|10025' "$H/tlscheck.out" | head -4)"
+# smtps (465, TLS from the first byte) with old protocols allowed: a FIX.
+cp "$C/master.cf.good" "$C/master.cf"
+printf '%s\n' "smtps inet n - y - - smtpd" "  -o smtpd_tls_wrappermode=yes" \
+    "  -o smtpd_tls_security_level=encrypt" "  -o smtpd_tls_mandatory_protocols=>=TLSv1" \
+    "  -o smtpd_milters=" >>"$C/master.cf"
+"$CHECK" "$C" --cafile "$C/tls/mx-chain.pem" >"$H/tlscheck.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "^FIX: port 465 .*smtpd_tls_mandatory_protocols = '>=TLSv1' allows TLSv1" "$H/tlscheck.out" &&
+	pass "segel-tls-check: smtps allowing TLSv1 is a FIX" ||
+	fail "segel-tls-check: smtps with TLSv1" "exit $rc: $(grep -E '^(FIX|WARN)|465' "$H/tlscheck.out" | head -4)"
 finish
