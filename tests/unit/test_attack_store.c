@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/x509v3.h>
+
 #include "certstore.h"
 #include "conf.h"
 #include "diag.h"
@@ -50,6 +52,19 @@
 #define RL(fmt) "ser=$(openssl x509 -noout -serial -in $P/staff/" A ".pem |" \
 	" cut -d= -f2); iss='CN=Test BSrE Issuing CA,O=Balai Besar " \
 	"Sertifikasi Elektronik (TEST),C=ID'; printf " fmt " > $S/revoked.list"
+
+/* alice's .p12 made by python code CODE setting out (helpers ld, enc) */
+#define P12(code) "/usr/bin/python3 -c 'import sys\n" \
+	"from cryptography import x509\n" \
+	"from cryptography.hazmat.primitives import serialization as s\n" \
+	"from cryptography.hazmat.primitives.serialization import pkcs12\n" \
+	"def ld(p):\n" \
+	" b = open(sys.argv[1] + \"/\" + p, \"rb\").read()\n" \
+	" return s.load_pem_private_key(b, None) if p.endswith(\"key\") " \
+	"else x509.load_pem_x509_certificate(b)\n" \
+	"enc = s.BestAvailableEncryption(b\"pw\")\n" code "\n" \
+	"open(sys.argv[2], \"wb\").write(out)' $P $S/" A ".p12 && echo pw > " \
+	"$S/" A ".pass"
 
 static char pkidir[] = "/tmp/segel-test-as.XXXXXX";
 /* mk.py PKIDIR OUT.p12 PASS [word ...]: see its comment. */
@@ -241,7 +256,18 @@ static const struct {
 	    "certificates(None, k, c, None, s.BestAvailableEncryption(b\"pw\")))'"
 	    " $P/staff/" A ".pem $P/staff/" B ".key $S/" A ".p12; echo pw > $S/"
 	    A ".pass", A, CERT_BROKEN, NULL, ERR_NONE },
+	{ "two keys in one p12 (bob's first), filed as alice", P12(
+	    "k=[ld(\"staff/" B ".key\"), ld(\"staff/" A ".key\")]\n"
+	    "c=[ld(\"staff/" B ".pem\"), ld(\"staff/" A ".pem\")]\n"
+	    "bags=[pkcs12.PKCS12Certificate(x, None) for x in c]\n"
+	    "out=pkcs12.serialize_key_and_certificates(None, k[0], c[0], "
+	    "[c[1]], enc)"), A, CERT_BROKEN, NULL, ERR_NONE },
 	/* --- certificates that still sign */
+	{ "p12 carrying bob's certificate too: alice signs, bob's not sent",
+	    P12("out=pkcs12.serialize_key_and_certificates(None, "
+	    "ld(\"staff/" A ".key\"), ld(\"staff/" A ".pem\"), "
+	    "[ld(\"staff/" B ".pem\"), ld(\"chain.pem\")], enc)"), A, CERT_OK,
+	    NULL, ERR_NONE },
 	{ "two addresses, filed as bob", MK(B, "san=" A "," B), B, CERT_OK,
 	    NULL, ERR_NONE },
 	{ "no keyUsage, no extendedKeyUsage (RFC 8550: unrestricted)",
@@ -344,6 +370,7 @@ START_TEST(store_table)
 	char dir[64];
 	size_t i;
 	bool err;
+	int j;
 
 	snprintf(dir, sizeof(dir), "store%d", _i);
 	make_store(dir, store_cases[_i].setup);
@@ -363,6 +390,11 @@ START_TEST(store_table)
 		    strstr(e->problem, store_cases[_i].problem), "%s: problem "
 		    "%s, want \"%s\"", store_cases[_i].name, e && e->problem ?
 		    e->problem : "-", store_cases[_i].problem);
+	/* the chain sent with every signature: CA certificates only */
+	for (j = 0; e != NULL && j < sk_X509_num(e->chain); j++)
+		ck_assert_msg(X509_check_ca(sk_X509_value(e->chain, j)) != 0,
+		    "%s: a non-CA certificate in the chain",
+		    store_cases[_i].name);
 	err = diag_count(&f.d, DIAG_ERROR) > 0;
 	if (store_cases[_i].err != ERR_ANY)
 		ck_assert_msg(err == (store_cases[_i].err == ERR_YES), "%s: %s "
