@@ -382,6 +382,9 @@ cs_describe(struct cert_entry *e, STACK_OF(X509) *ca)
 
 		if (X509_check_issued(x, x) == X509_V_OK)
 			continue;	/* the root comes from trust_file */
+		if (X509_check_ca(x) == 0)
+			continue;	/* another holder's certificate: it is
+					   not the chain, and not ours to send */
 		X509_up_ref(x);
 		sk_X509_push(e->chain, x);
 	}
