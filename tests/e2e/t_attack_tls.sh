@@ -200,6 +200,22 @@ t; out=$(raw --tls "MAIL FROM:<\"alice\"@$D>" "RCPT TO:<@relay.example:bob@$D>" 
     "$(msg "From: \\\"alice\\\"@$D\\n")")
 delivered "quoted and routed addresses over STARTTLS delivered" "$out" "bob@$D"
 
+# --- XCLIENT (only where smtpd_authorized_xclient_hosts names the client,
+# e.g. a front proxy): claiming Postfix's emulated local submission
+# (localhost, 127.0.0.1, port 0) must not exempt the session from the rule.
+postconf -c "$PF_CONF" -e "smtpd_authorized_xclient_hosts = 127.0.0.2" &&
+    postfix -c "$PF_CONF" reload >/dev/null 2>&1
+sleep 2
+t; out=$(raw "XCLIENT NAME=localhost ADDR=127.0.0.1 PORT=0" "EHLO mx.example.org" \
+    "MAIL FROM:<budi@example.org>" "RCPT TO:<alice@$D>" "$(msg)")
+if [[ " $out " != *" XCLIENT=220 "* ]]; then
+	skip "XCLIENT posing as local submission" "Postfix refused XCLIENT: $out"
+else
+	refused "XCLIENT posing as local submission (localhost, 127.0.0.1, port 0) is refused" "$out" RCPT
+fi
+postconf -c "$PF_CONF" -X smtpd_authorized_xclient_hosts &&
+    postfix -c "$PF_CONF" reload >/dev/null 2>&1
+
 # --- segel-tls-check against a configuration that looks safe but is not:
 # the snippets' good folder plus a second smtpd on another port that takes
 # mail for the domain in plaintext, without the recipient check or segel.
