@@ -79,7 +79,8 @@ glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = f1 & GLUE_PROTO;	/* libmilter emulates NR_ steps the MTA lacks */
 	*pf2 = *pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "j {daemon_name} {client_addr}");
+		smfi_setsymlist(ctx, SMFIM_CONNECT,
+		    "j {daemon_name} {client_addr} {client_connections}");
 		smfi_setsymlist(ctx, SMFIM_HELO,
 		    "{tls_version} {cipher} {cipher_bits}");
 		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_type} {auth_authen} "
@@ -96,15 +97,19 @@ glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
  * Postfix feeds non-SMTP mail (the sendmail command) through
  * non_smtpd_milters with an emulated connection from "localhost",
  * 127.0.0.1, port 0 (cleanup_milter.c); an SMTP client always has a port.
+ * But a host allowed XCLIENT can claim exactly that (NAME=localhost
+ * ADDR=127.0.0.1 PORT=0): smtpd always defines {client_connections},
+ * cleanup's emulation never does.
  */
 static bool
-is_local_submission(const char *host, const struct sockaddr *sa)
+is_local_submission(SMFICTX *ctx, const char *host, const struct sockaddr *sa)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 
 	return sa != NULL && sa->sa_family == AF_INET && sin->sin_port == 0 &&
 	    ntohl(sin->sin_addr.s_addr) == INADDR_LOOPBACK &&
-	    host != NULL && strcmp(host, "localhost") == 0;
+	    host != NULL && strcmp(host, "localhost") == 0 &&
+	    smfi_getsymval(ctx, (char *)"{client_connections}") == NULL;
 }
 
 static bool
@@ -144,7 +149,7 @@ glue_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	}
 	cn->trusted = is_trusted(cn->rt->conf, sa, cn->client,
 	    sizeof(cn->client));
-	cn->local = is_local_submission(host, sa);
+	cn->local = is_local_submission(ctx, host, sa);
 	smfi_setpriv(ctx, cn);
 	return SMFIS_NOREPLY;
 }
