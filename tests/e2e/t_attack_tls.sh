@@ -5,7 +5,9 @@
 # must be refused with 530 5.7.0 and not delivered. Shapes that are not
 # mail of the domain (a quoted local part naming it but delivered elsewhere,
 # a subdomain, Sender:/Reply-To:) must pass. Postfix's own routing of each
-# shape is what decides: the sink shows where the copies went.
+# shape is what decides: the sink shows where the copies went. Also: a TCP
+# client on 127.0.0.1 and an XCLIENT host posing as local submission are
+# not exempt, and segel-tls-check finds a second plaintext smtpd port.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 harness_start
