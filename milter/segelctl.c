@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,40 +427,60 @@ ctl_audit(const struct ctl *x, const char *event, const char *addr,
 }
 
 /* The passphrase: first line of file, or asked on the terminal. */
+/* One line from fd into buf (NUL-terminated, line end cut), with read(2):
+ * stdio's buffer would keep a copy of the passphrase after fclose. */
+static void
+pass_line(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got) != NULL)
+			break;
+	}
+	buf[got] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+}
+
 static char *
 import_pass(const char *file, const char *p12)
 {
 	struct termios old, quiet;
-	char buf[1024], *s = NULL;
-	FILE *tty;
+	char buf[1024], *s;
+	int fd;
 
 	if (file != NULL) {
-		if ((tty = fopen(file, "r")) == NULL) {
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
 			fprintf(stderr, "segelctl: %s: %s\n", file,
 			    strerror(errno));
 			return NULL;
 		}
-		s = xstrdup(fgets(buf, sizeof(buf), tty) ? buf : "");
-		fclose(tty);
+		pass_line(fd, buf, sizeof(buf));
+		close(fd);
 	} else {
-		if ((tty = fopen("/dev/tty", "r+")) == NULL) {
+		if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0) {
 			fprintf(stderr, "segelctl: no terminal to ask for the "
 			    "passphrase: use --pass-file\n");
 			return NULL;
 		}
-		fprintf(tty, "Passphrase of %s: ", p12);
-		fflush(tty);
-		tcgetattr(fileno(tty), &old);
+		dprintf(fd, "Passphrase of %s: ", p12);
+		tcgetattr(fd, &old);
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-		s = xstrdup(fgets(buf, sizeof(buf), tty) ? buf : "");
-		tcsetattr(fileno(tty), TCSAFLUSH, &old);
-		fputc('\n', tty);
-		fclose(tty);
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+		pass_line(fd, buf, sizeof(buf));
+		tcsetattr(fd, TCSAFLUSH, &old);
+		dprintf(fd, "\n");
+		close(fd);
 	}
+	s = xstrdup(buf);
 	OPENSSL_cleanse(buf, sizeof(buf));
-	s[strcspn(s, "\r\n")] = '\0';
 	return s;
 }
 
