@@ -67,6 +67,7 @@
 	"$S/" A ".pass"
 
 static char pkidir[] = "/tmp/segel-test-as.XXXXXX";
+#define P(...)	tl_path(pkidir, __VA_ARGS__)
 /* mk.py PKIDIR OUT.p12 PASS [word ...]: see its comment. */
 static const char mk_py[] =
     "# mk.py PKIDIR OUT.p12 PASS [key=value ...]: a signing certificate for the\n"
@@ -132,24 +133,6 @@ static const char mk_py[] =
     "    [icert], ser.BestAvailableEncryption(pw.encode())))\n"
     "open(out[:-4] + \".pem\", \"wb\").write(cert.public_bytes(ser.Encoding.PEM))\n"
 ;
-
-static char *
-P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *
-P(const char *fmt, ...)
-{
-	static char buf[8][1024];
-	static int i;
-	char rel[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", pkidir, rel);
-	return buf[i];
-}
 
 struct fix {
 	struct conf c;

@@ -17,17 +17,7 @@
 #include "util.h"
 
 static char dir[] = "/tmp/segel-test-audit.XXXXXX";
-
-static char *
-F(const char *name)
-{
-	static char buf[8][512];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
+#define F(name)	tl_path(dir, "%s", (name))
 
 static size_t
 count_lines(const char *path)

@@ -26,24 +26,7 @@
 #define DOM "tanjungpinangkota.go.id"
 
 static char pkidir[] = "/tmp/segel-test-cs.XXXXXX";
-
-static char *
-P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *
-P(const char *fmt, ...)
-{
-	static char buf[8][1024];
-	static int i;
-	char rel[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", pkidir, rel);
-	return buf[i];
-}
+#define P(...)	tl_path(pkidir, __VA_ARGS__)
 
 struct fix {
 	struct conf c;

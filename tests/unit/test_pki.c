@@ -22,17 +22,7 @@
 #include "util.h"
 
 static char pkidir[] = "/tmp/segel-test-pki.XXXXXX";
-
-static char *
-P(const char *rel)
-{
-	static char buf[8][1024];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", pkidir, rel);
-	return buf[i];
-}
+#define P(rel)	tl_path(pkidir, "%s", (rel))
 
 static X509 *
 read_cert(const char *path)

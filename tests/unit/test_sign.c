@@ -45,18 +45,8 @@
 #define UTF16_B64 "SABhAGwAbwAgAOkADQAKAA0KDQAKAA=="
 
 static char pkidir[] = "/tmp/segel-test-sign.XXXXXX";
+#define P(rel)	tl_path(pkidir, "%s", (rel))
 static struct pki *pki;		/* for segel's own verifier */
-
-static char *
-P(const char *rel)
-{
-	static char buf[8][1024];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", pkidir, rel);
-	return buf[i];
-}
 
 /* ---- the signer, built directly (certstore is not under test) ---- */
 

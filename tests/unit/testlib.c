@@ -57,6 +57,22 @@ tl_load_pki(const char *dir, const char *crldir)
 	return p;
 }
 
+char *
+tl_path(const char *dir, const char *fmt, ...)
+{
+	static char buf[8][1024];
+	static int i;
+	char rel[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, rel);
+	return buf[i];
+}
+
 void
 tl_sh(const char *fmt, ...)
 {

@@ -24,6 +24,13 @@ int tl_gen_pki(const char *dir, const char *must_exist);
 /* The PKI of DIR as segel loads it: DIR/trust.pem, CRLs from DIR/CRLDIR. */
 struct pki *tl_load_pki(const char *dir, const char *crldir);
 
+/*
+ * DIR/FMT...: a path in one of 8 rotating static buffers, so that a few can
+ * be used in one call (not thread-safe; paths up to 1 KiB).
+ */
+char *tl_path(const char *dir, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Runs the shell command made from FMT; a failing command fails the test. */
 void tl_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
