@@ -231,7 +231,9 @@ glue_envrcpt(SMFICTX *ctx, char **argv)
 		    rcpt ? rcpt : argv[0], &r);
 	else {
 		cn->msg->n_rcpt++;
-		if (addr_in_domain(rcpt, cn->rt->conf->domain))
+		if (policy_env_in_domain(argv[0], cn->rt->conf->domain) ||
+		    policy_env_in_domain(macro(ctx, "{rcpt_addr}"),
+		    cn->rt->conf->domain))
 			cn->msg->n_rcpt_domain++;
 	}
 	free(rcpt);

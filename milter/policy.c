@@ -131,8 +131,8 @@ host_is(const char *host, size_t n, const char *domain)
  * space are no way around the rule. Routing that depends on the MTA's own
  * domains (alice%d@[our address]) is what {rcpt_addr} shows.
  */
-static bool
-env_in_domain(const char *v, const char *domain)
+bool
+policy_env_in_domain(const char *v, const char *domain)
 {
 	const char *p, *host = NULL;
 	struct sbuf b;
@@ -169,7 +169,7 @@ bool
 policy_tls_refuse_rcpt(const struct conf *c, const struct sess_facts *f,
     const char *rcpt, struct reply *r)
 {
-	if (!env_in_domain(rcpt, c->domain) || policy_tls_ok(c, f))
+	if (!policy_env_in_domain(rcpt, c->domain) || policy_tls_ok(c, f))
 		return false;
 	tls_reply(c, f, r);
 	return true;
@@ -179,7 +179,7 @@ bool
 policy_tls_refuse_sender(const struct conf *c, const struct sess_facts *f,
     const char *sender, struct reply *r)
 {
-	if (!env_in_domain(sender, c->domain) || policy_tls_ok(c, f))
+	if (!policy_env_in_domain(sender, c->domain) || policy_tls_ok(c, f))
 		return false;
 	tls_reply(c, f, r);
 	return true;
@@ -396,21 +396,21 @@ policy_from_domain_address(const char *from_value, const char *domain)
 	if (from_value == NULL)
 		return NULL;
 	if ((a = addr_normalize(from_value)) != NULL &&
-	    env_in_domain(a, domain))
+	    policy_env_in_domain(a, domain))
 		return a;
 	free(a);
 	/* The mailbox as RFC 5321 reads an address: quoted local part,
 	 * obs-route, white space at '@'. */
 	lt = strchr(from_value, '<');
 	a = from_addr_spec(from_value);
-	if (addr_count(from_value) <= 1 && env_in_domain(lt != NULL ? a :
+	if (addr_count(from_value) <= 1 && policy_env_in_domain(lt != NULL ? a :
 	    from_value, domain))
 		return a;
 	free(a);
 	d = from_decode_ats(from_value);
 	for (w = strtok_r(d, " \t\r\n\"()<>,;:", &save); w != NULL &&
 	    found == NULL; w = strtok_r(NULL, " \t\r\n\"()<>,;:", &save))
-		if (strchr(w, '@') != NULL && env_in_domain(w, domain) &&
+		if (strchr(w, '@') != NULL && policy_env_in_domain(w, domain) &&
 		    (found = addr_normalize(w)) == NULL)
 			found = from_addr_spec(w);
 	free(d);

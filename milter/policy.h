@@ -38,8 +38,18 @@ int policy_tls_version(const char *);
 bool policy_tls_ok(const struct conf *, const struct sess_facts *);
 
 /*
- * RCPT TO: true, with r filled, when rcpt is in the domain and the session
- * is not TLS enough. MAIL FROM / From: the same for a sender in the domain.
+ * Whether an envelope address is in domain as RFC 5321 and Postfix read it:
+ * the domain after the last '@' outside a quoted local part, comments and
+ * white space ignored, a non-ASCII domain compared in its IDNA form. v may
+ * be raw ("<@relay:\"al ice\"@d>", the MAIL or RCPT argument) or resolved
+ * by the MTA ({rcpt_addr}, {mail_addr}).
+ */
+bool policy_env_in_domain(const char *v, const char *domain);
+
+/*
+ * RCPT TO: true, with r filled, when rcpt (raw or resolved, as above) is in
+ * the domain and the session is not TLS enough. MAIL FROM / From: the same
+ * for a sender in the domain.
  */
 bool policy_tls_refuse_rcpt(const struct conf *, const struct sess_facts *,
     const char *rcpt, struct reply *r);
