@@ -11,6 +11,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -24,6 +25,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "audit.h"
@@ -56,7 +58,8 @@ usage(const char *why)
 	    "  list [--json]                     the certificates in the store\n"
 	    "  show ADDRESS                      one certificate in full\n"
 	    "  import FILE.p12 [--pass-file F] [--address ADDRESS]\n"
-	    "  revoke ADDRESS --reason TEXT      final: never usable again\n"
+	    "  revoke ADDRESS --reason TEXT [--cert FILE]\n"
+	    "                                    final: never usable again\n"
 	    "  expiring --days N                 exit 1 when any expires "
 	    "within N days\n"
 	    "  check                             as segel-milter -n\n"
@@ -649,29 +652,87 @@ out:
 	return rc;
 }
 
+/* The certificate in path, PEM or DER; NULL when there is none. */
+static X509 *
+read_cert_file(const char *path)
+{
+	BIO *b = BIO_new_file(path, "r");
+	X509 *c = NULL;
+
+	if (b != NULL && (c = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL &&
+	    BIO_reset(b) == 0)
+		c = d2i_X509_bio(b, NULL);
+	BIO_free(b);
+	ERR_clear_error();
+	return c;
+}
+
+/*
+ * The entry revoke --cert FILE describes: the certificate of FILE (the
+ * CA's copy, or one kept in history/), which must name addr. For an entry
+ * whose .p12 cannot be decoded (a lost passphrase): its serial is unknown
+ * otherwise, and a passphrase found again must not bring it back.
+ */
+static int
+revoke_entry_from(const char *file, const char *addr, struct cert_entry *t)
+{
+	char *q;
+
+	memset(t, 0, sizeof(*t));
+	if ((t->cert = read_cert_file(file)) == NULL) {
+		fprintf(stderr, "segelctl: %s: no certificate\n", file);
+		return -1;
+	}
+	t->address = xstrdup(addr);
+	for (q = t->address; *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	if (!certstore_names_address(t->cert, t->address)) {
+		fprintf(stderr, "segelctl: %s: the certificate does not name "
+		    "%s\n", file, t->address);
+		return -1;
+	}
+	t->serial_hex = certstore_serial_hex(t->cert);
+	t->issuer = certstore_name_rfc2253(X509_get_issuer_name(t->cert));
+	return t->serial_hex != NULL && t->issuer != NULL ? 0 : -1;
+}
+
 static int
 cmd_revoke(struct ctl *x, int argc, char **argv)
 {
 	const struct cert_entry *e;
-	const char *reason = NULL;
+	const char *reason = NULL, *certfile = NULL;
+	struct cert_entry given;
 	struct sbuf err;
-	int lock, rc = 1;
+	int i, lock, rc = 1;
 
-	if (argc == 4 && strcmp(argv[2], "--reason") == 0)
-		reason = argv[3];
-	if (reason == NULL || *reason == '\0')
-		usage("revoke ADDRESS --reason TEXT");
+	for (i = 2; i + 1 < argc; i += 2)
+		if (strcmp(argv[i], "--reason") == 0)
+			reason = argv[i + 1];
+		else if (strcmp(argv[i], "--cert") == 0)
+			certfile = argv[i + 1];
+		else
+			break;
+	if (argc < 4 || i != argc || reason == NULL || *reason == '\0')
+		usage("revoke ADDRESS --reason TEXT [--cert FILE]");
 	ctl_load(x);
-	certstore_lookup(x->cs, argv[1], x->now, &e);
-	if (e == NULL || e->cert == NULL) {
-		fprintf(stderr, "segelctl: %s: %s\n", argv[1], e == NULL ?
-		    "no certificate in the store" : "the certificate cannot "
-		    "be read, so its serial is unknown");
-		return 1;
+	memset(&given, 0, sizeof(given));
+	if (certfile != NULL) {
+		if (revoke_entry_from(certfile, argv[1], &given) != 0)
+			goto out;
+		e = &given;
+	} else {
+		certstore_lookup(x->cs, argv[1], x->now, &e);
+		if (e == NULL || e->cert == NULL) {
+			fprintf(stderr, "segelctl: %s: %s\n", argv[1],
+			    e == NULL ? "no certificate in the store" : "the "
+			    "certificate cannot be read, so its serial is "
+			    "unknown: give it with --cert FILE (the CA's copy)");
+			goto out;
+		}
 	}
 	if ((lock = storeadmin_lock(x->c->cert_dir)) < 0) {
 		fprintf(stderr, "segelctl: cannot lock %s\n", x->c->cert_dir);
-		return 1;
+		goto out;
 	}
 	sbuf_init(&err);
 	if (certstore_locally_revoked(x->c->cert_dir, e->cert)) {
@@ -690,6 +751,8 @@ cmd_revoke(struct ctl *x, int argc, char **argv)
 	}
 	close(lock);
 	sbuf_free(&err);
+out:
+	certstore_entry_clear(&given);
 	return rc;
 }
 

@@ -275,6 +275,30 @@ expect_rc "revoke usage" 64 && pass "revoke without --reason: usage, exit 64"
 run imp revoke "nobody@$D" --reason x
 expect_rc "revoke unknown" 1 && pass "revoke: unknown address exits 1"
 
+# revoke --cert: an entry whose p12 cannot be decoded (its passphrase lost)
+# is revoked by the CA's copy of the certificate; a passphrase found again
+# does not bring it back.
+mkdir -m 0700 "$T/lost"
+conf lost "$T/lost"
+run lost import "$src/ec@$D.p12" --pass-file "$src/ec@$D.pass"
+echo "not the passphrase" >"$T/lost/ec@$D.pass"
+run lost revoke "ec@$D" --reason "passphrase lost"
+expect_rc "revoke unreadable" 1 && grep -q -- "--cert FILE" "$T/err" &&
+	pass "revoke: an entry that cannot be read asks for --cert" || fail "revoke unreadable" "$(cat "$T/err")"
+run lost revoke "ec@$D" --reason "passphrase lost" --cert "$P/staff/bob@$D.pem"
+expect_rc "revoke --cert other" 1 && grep -q "does not name ec@$D" "$T/err" &&
+	pass "revoke --cert: a certificate of another address is refused" || fail "revoke --cert other" "$(cat "$T/err")"
+ec_serial=$(openssl x509 -noout -serial -in "$P/staff/ec@$D.pem" | cut -d= -f2)
+run lost revoke "EC@$D" --reason "passphrase lost" --cert "$P/staff/ec@$D.pem"
+expect_rc "revoke --cert" 0 && grep -q "^$ec_serial	CN=Test BSrE Issuing CA,.*	ec@$D	.*	passphrase lost$" "$T/lost/revoked.list" &&
+	grep -q '"event":"revoke"' "$T/lost.audit.log" &&
+	pass "revoke --cert: serial and issuer from the CA's copy on revoked.list, audited" ||
+	fail "revoke --cert" "$(cat "$T/out" "$T/err" "$T/lost/revoked.list" 2>&1)"
+cp "$src/ec@$D.pass" "$T/lost/ec@$D.pass"
+run lost list --json
+"$PY" -c 'import json,sys; r={x["address"]:x for x in json.load(open(sys.argv[1]))}; assert r["ec@tanjungpinangkota.go.id"]["status"]=="revoked", r' "$T/out" &&
+	pass "revoke --cert: the passphrase found again does not bring it back" || fail "revoke --cert restored" "$(cat "$T/out")"
+
 # ------------------------------------------------------------- audit
 run imp audit verify
 expect_rc "audit verify" 0 && grep -q "5 records in 1 file, chain intact" "$T/out" &&
