@@ -134,40 +134,6 @@ static const char mk_py[] =
     "open(out[:-4] + \".pem\", \"wb\").write(cert.public_bytes(ser.Encoding.PEM))\n"
 ;
 
-struct fix {
-	struct conf c;
-	struct diag d;
-	struct pki *p;
-	struct certstore *cs;
-};
-
-static void
-fix_load(struct fix *f, const char *dir)
-{
-	memset(f, 0, sizeof(*f));
-	f->c.path = "segel.conf";
-	f->c.domain = (char *)DOM;
-	f->c.user = (char *)"";
-	f->c.trust_file = xstrdup(P("trust.pem"));
-	f->c.crl_dir = xstrdup(P("crl"));
-	f->c.cert_dir = xstrdup(P("%s", dir));
-	diag_init(&f->d);
-	f->p = pki_load(&f->c, &f->d);
-	ck_assert_ptr_nonnull(f->p);
-	f->cs = certstore_load(&f->c, f->p, &f->d);
-}
-
-static void
-fix_free(struct fix *f)
-{
-	certstore_free(f->cs);
-	pki_free(f->p);
-	diag_free(&f->d);
-	free(f->c.trust_file);
-	free(f->c.crl_dir);
-	free(f->c.cert_dir);
-}
-
 /* A private copy of certs/ named dir, shaped by setup. */
 static void
 make_store(const char *dir, const char *setup)
@@ -349,7 +315,7 @@ START_TEST(store_table)
 {
 	const struct cert_entry *e = NULL;
 	enum cert_status st;
-	struct fix f;
+	struct tl_store f;
 	char dir[64];
 	size_t i;
 	bool err;
@@ -357,7 +323,7 @@ START_TEST(store_table)
 
 	snprintf(dir, sizeof(dir), "store%d", _i);
 	make_store(dir, store_cases[_i].setup);
-	fix_load(&f, dir);
+	tl_store_load(&f, pkidir, dir, DOM, "");
 	st = certstore_lookup(f.cs, store_cases[_i].addr, time(NULL), &e);
 	if (store_cases[_i].want == CERT_BROKEN &&
 	    store_cases[_i].problem == NULL)
@@ -388,7 +354,7 @@ START_TEST(store_table)
 		    strpbrk(f.d.items[i].file, "\r\n") == NULL, "%s: a line "
 		    "end in a diagnostic: %s", store_cases[_i].name,
 		    diag_text(&f.d));
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 
@@ -399,7 +365,7 @@ END_TEST
  */
 START_TEST(list_unreadable_by_user)
 {
-	struct fix f;
+	struct tl_store f;
 	char *rl;
 
 	make_store("rluser", RL("'%s\\t%s\\n' $ser \"$iss\"") " && chmod 600 "
@@ -419,7 +385,7 @@ START_TEST(list_unreadable_by_user)
 	    strcmp(f.d.items[0].file, rl) == 0, "want one error for "
 	    "revoked.list: %s", diag_text(&f.d));
 	free(rl);
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 
@@ -452,13 +418,13 @@ END_TEST
 START_TEST(pass_fifo)
 {
 	const struct cert_entry *e;
-	struct fix f;
+	struct tl_store f;
 
 	make_store("fifo", "rm $S/" A ".pass && mkfifo -m 600 $S/" A ".pass");
-	fix_load(&f, "fifo");
+	tl_store_load(&f, pkidir, "fifo", DOM, "");
 	ck_assert_int_ne(certstore_lookup(f.cs, A, time(NULL), &e), CERT_OK);
 	ck_assert_int_eq(certstore_lookup(f.cs, B, time(NULL), &e), CERT_OK);
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 

@@ -28,41 +28,6 @@
 static char pkidir[] = "/tmp/segel-test-cs.XXXXXX";
 #define P(...)	tl_path(pkidir, __VA_ARGS__)
 
-struct fix {
-	struct conf c;
-	struct diag d;
-	struct pki *p;
-	struct certstore *cs;
-};
-
-/* Loads the store in pkidir/dir (certs or a copy) with CRLs from crl/. */
-static void
-fix_load(struct fix *f, const char *dir, const char *domain)
-{
-	memset(f, 0, sizeof(*f));
-	f->c.path = "segel.conf";
-	f->c.domain = (char *)domain;
-	f->c.trust_file = xstrdup(P("trust.pem"));
-	f->c.crl_dir = xstrdup(P("crl"));
-	f->c.cert_dir = xstrdup(P("%s", dir));
-	diag_init(&f->d);
-	f->p = pki_load(&f->c, &f->d);
-	ck_assert_ptr_nonnull(f->p);
-	f->cs = certstore_load(&f->c, f->p, &f->d);
-	ck_assert_ptr_nonnull(f->cs);
-}
-
-static void
-fix_free(struct fix *f)
-{
-	certstore_free(f->cs);
-	pki_free(f->p);
-	diag_free(&f->d);
-	free(f->c.trust_file);
-	free(f->c.crl_dir);
-	free(f->c.cert_dir);
-}
-
 /* A private copy of certs/ named dir. */
 static void
 copy_store(const char *dir)
@@ -105,10 +70,10 @@ START_TEST(status_table)
 {
 	const struct cert_entry *e;
 	enum cert_status st;
-	struct fix f;
+	struct tl_store f;
 	char addr[128];
 
-	fix_load(&f, "certs", DOM);
+	tl_store_load(&f, pkidir, "certs", DOM, NULL);
 	ck_assert_uint_eq(diag_count(&f.d, DIAG_ERROR), 0);
 	snprintf(addr, sizeof(addr), "%s@%s", status_cases[_i].local, DOM);
 	st = certstore_lookup(f.cs, addr, time(NULL), &e);
@@ -129,19 +94,19 @@ START_TEST(status_table)
 	    status_cases[_i].now != CERT_NONE)
 		ck_assert_msg(diag_has(&f.d, DIAG_WARNING, addr, addr),
 		    "no load warning for %s", addr);
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 
 START_TEST(fields)
 {
 	const struct cert_entry *e;
-	struct fix f;
+	struct tl_store f;
 	X509 *x;
 	FILE *fp;
 	char *hex;
 
-	fix_load(&f, "certs", DOM);
+	tl_store_load(&f, pkidir, "certs", DOM, NULL);
 	ck_assert_int_eq(certstore_count(f.cs), 9);
 	ck_assert_int_eq(certstore_lookup(f.cs, "Alice@TanjungpinangKota.go.id",
 	    time(NULL), &e), CERT_OK);
@@ -165,44 +130,44 @@ START_TEST(fields)
 	ck_assert_ptr_null(certstore_get(f.cs, 9));
 	free(hex);
 	X509_free(x);
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 
 START_TEST(unsafe_file)
 {
-	struct fix f;
+	struct tl_store f;
 
 	copy_store("unsafe1");
 	tl_sh("chmod 0640 %s", P("unsafe1/bob@" DOM ".p12"));
-	fix_load(&f, "unsafe1", DOM);
+	tl_store_load(&f, pkidir, "unsafe1", DOM, NULL);
 	ck_assert(diag_has(&f.d, DIAG_ERROR, "bob@" DOM ".p12",
 	    "unsafe permissions"));
-	fix_free(&f);
+	tl_store_free(&f);
 
 	copy_store("unsafe2");
 	tl_sh("chmod 0604 %s", P("unsafe2/alice@" DOM ".pass"));
-	fix_load(&f, "unsafe2", DOM);
+	tl_store_load(&f, pkidir, "unsafe2", DOM, NULL);
 	ck_assert(diag_has(&f.d, DIAG_ERROR, "alice@" DOM ".pass",
 	    "unsafe permissions"));
-	fix_free(&f);
+	tl_store_free(&f);
 
 	copy_store("unsafe3");
 	tl_sh("chmod 0777 %s", P("unsafe3"));
-	fix_load(&f, "unsafe3", DOM);
+	tl_store_load(&f, pkidir, "unsafe3", DOM, NULL);
 	ck_assert(diag_has(&f.d, DIAG_ERROR, "unsafe3", "writable by others"));
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 
 START_TEST(safe_store_no_error)
 {
-	struct fix f;
+	struct tl_store f;
 
 	copy_store("safe");
-	fix_load(&f, "safe", DOM);
+	tl_store_load(&f, pkidir, "safe", DOM, NULL);
 	ck_assert_uint_eq(diag_count(&f.d, DIAG_ERROR), 0);
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 
@@ -252,13 +217,13 @@ START_TEST(broken_table)
 {
 	const struct cert_entry *e;
 	enum cert_status st;
-	struct fix f;
+	struct tl_store f;
 	char dir[64];
 
 	snprintf(dir, sizeof(dir), "broken%d", _i);
 	copy_store(dir);
 	tl_sh("S=%s; %s", P("%s", dir), broken_cases[_i].setup);
-	fix_load(&f, dir, DOM);
+	tl_store_load(&f, pkidir, dir, DOM, NULL);
 	st = certstore_lookup(f.cs, broken_cases[_i].addr, time(NULL), &e);
 	ck_assert_msg(st == broken_cases[_i].want, "%s: got %s (%s)",
 	    broken_cases[_i].name, cert_status_name(st),
@@ -273,37 +238,37 @@ START_TEST(broken_table)
 		    broken_cases[_i].warn_file, ""), "%s: no warning naming "
 		    "%s", broken_cases[_i].name, broken_cases[_i].warn_file);
 	ck_assert_uint_eq(diag_count(&f.d, DIAG_ERROR), 0);
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 
 START_TEST(outside_domain)
 {
 	const struct cert_entry *e;
-	struct fix f;
+	struct tl_store f;
 
-	fix_load(&f, "certs", "example.org");
+	tl_store_load(&f, pkidir, "certs", "example.org", NULL);
 	ck_assert_int_eq(certstore_lookup(f.cs, "alice@" DOM, time(NULL), &e),
 	    CERT_BROKEN);
 	ck_assert_ptr_nonnull(strstr(e->problem, "not in the domain"));
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 
 START_TEST(expiry_at_lookup_time)
 {
 	const struct cert_entry *e;
-	struct fix f;
+	struct tl_store f;
 	time_t now = time(NULL);
 
-	fix_load(&f, "certs", DOM);
+	tl_store_load(&f, pkidir, "certs", DOM, NULL);
 	ck_assert_int_eq(certstore_lookup(f.cs, "alice@" DOM,
 	    now + 3L * 365 * 86400, &e), CERT_EXPIRED);
 	ck_assert_int_eq(certstore_lookup(f.cs, "frank@" DOM,
 	    now + 400L * 86400, &e), CERT_OK);
 	ck_assert_int_eq(certstore_lookup(f.cs, "carol@" DOM,
 	    now - 300L * 86400, &e), CERT_OK);
-	fix_free(&f);
+	tl_store_free(&f);
 }
 END_TEST
 

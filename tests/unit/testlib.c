@@ -144,6 +144,35 @@ tl_write(const char *dir, const char *name, const char *text)
 }
 
 void
+tl_store_load(struct tl_store *f, const char *pkidir, const char *cert_dir,
+    const char *domain, const char *user)
+{
+	memset(f, 0, sizeof(*f));
+	f->c.path = (char *)"segel.conf";
+	f->c.domain = (char *)domain;
+	f->c.user = (char *)user;
+	f->c.trust_file = xasprintf("%s/trust.pem", pkidir);
+	f->c.crl_dir = xasprintf("%s/crl", pkidir);
+	f->c.cert_dir = xasprintf("%s/%s", pkidir, cert_dir);
+	diag_init(&f->d);
+	f->p = pki_load(&f->c, &f->d);
+	ck_assert_ptr_nonnull(f->p);
+	f->cs = certstore_load(&f->c, f->p, &f->d);
+	ck_assert_ptr_nonnull(f->cs);
+}
+
+void
+tl_store_free(struct tl_store *f)
+{
+	certstore_free(f->cs);
+	pki_free(f->p);
+	diag_free(&f->d);
+	free(f->c.trust_file);
+	free(f->c.crl_dir);
+	free(f->c.cert_dir);
+}
+
+void
 tl_rmtree(const char *dir)
 {
 	char *cmd;

@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "certstore.h"
+#include "conf.h"
+#include "diag.h"
 #include "pki.h"
 
 /* SEGEL_SRCDIR, or "." (the tests run from the repository root). */
@@ -47,6 +50,21 @@ char *tl_slurp(const char *path, size_t *n);
 
 /* Writes TEXT to DIR/NAME; exits 2 when it cannot (setup, not a test). */
 void tl_write(const char *dir, const char *name, const char *text);
+
+/*
+ * The certificate store of PKIDIR/CERT_DIR loaded as segel loads it, with
+ * PKIDIR's trust.pem and crl/, for domain and the daemon's user (NULL or
+ * ""); its problems are in d. tl_store_free frees what tl_store_load made.
+ */
+struct tl_store {
+	struct conf c;
+	struct diag d;
+	struct pki *p;
+	struct certstore *cs;
+};
+void tl_store_load(struct tl_store *f, const char *pkidir,
+    const char *cert_dir, const char *domain, const char *user);
+void tl_store_free(struct tl_store *f);
 
 /* Removes DIR, or keeps it and says so when SEGEL_KEEP_TMP is set. */
 void tl_rmtree(const char *dir);
