@@ -70,19 +70,50 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/obj/testlib.o $(LIB) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Wno-error=unused-parameter -Imilter $(LDFLAGS) -o $@ $< \
 	  $(BUILD)/obj/testlib.o $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
-# Debian packages: build, tests (Check, miltertest, Postfix, swaks, SASL,
-# independent S/MIME verifiers), demo, fuzzing and benchmarks.
-DEB_PKGS = build-essential pkg-config libmilter-dev libssl-dev libgmime-3.0-dev \
-	libconfig-dev check miltertest postfix swaks sasl2-bin libsasl2-modules \
-	openssl gpgsm python3 python3-cryptography faketime libfaketime clang \
-	libclang-rt-14-dev valgrind opendkim opendkim-tools util-linux procps \
-	iproute2 ca-certificates chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng sendmail-cf m4 python3-authres linux-perf
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+# Debian packages, each named (a Recommends is not a dependency; make deps
+# installs with --no-install-recommends, as a minimal machine would).
+#   DEB_RUNTIME  what a production host needs to run segel-milter, segelctl
+#                and segel-tls-check (make deps-runtime)
+#   DEB_BUILD    what building segel needs on top (make deps-build)
+#   DEB_TEST     the tests and the demo: Check, miltertest, a private Postfix,
+#                swaks with its TLS and SASL Perl modules, Cyrus SASL, the
+#                independent S/MIME judges, the report's renderer and OCR,
+#                Sendmail's m4 files, an RFC 8601 parser
+#   DEB_TOOLS    fuzzing (clang, libFuzzer), valgrind, benchmarks (OpenDKIM,
+#                perf)
+# tests/check-deps checks afterwards that every command and module the
+# scripts use is really there.
+DEB_RUNTIME = libmilter1.0.1 libssl3 libgmime-3.0-0 libconfig9 libglib2.0-0 \
+	openssl ca-certificates
+DEB_BUILD = build-essential make pkg-config libmilter-dev libssl-dev \
+	libgmime-3.0-dev libconfig-dev
+DEB_TEST = check miltertest postfix swaks libnet-ssleay-perl libio-socket-ssl-perl \
+	libauthen-sasl-perl libdigest-hmac-perl sasl2-bin libsasl2-modules gpgsm gpg-agent \
+	python3 python3-cryptography python3-authres faketime libfaketime util-linux \
+	procps iproute2 e2fsprogs systemd chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng \
+	sendmail-cf m4
+DEB_TOOLS = clang libclang-rt-14-dev valgrind opendkim opendkim-tools linux-perf
+DEB_PKGS = $(DEB_RUNTIME) $(DEB_BUILD) $(DEB_TEST) $(DEB_TOOLS)
+
+# $(call apt_install,PACKAGES): install those not yet installed; a no-op
+# when all are.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "make deps: installing$$(echo $$missing | tr '\n' ' ')"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	else echo "make deps: all Debian packages present"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing; \
+	else echo "make deps: all $(words $(1)) Debian packages present"; fi
+endef
+
+deps:
+	$(call apt_install,$(DEB_PKGS))
+	@tests/check-deps
+
+deps-runtime:
+	$(call apt_install,$(DEB_RUNTIME))
+
+deps-build:
+	$(call apt_install,$(DEB_RUNTIME) $(DEB_BUILD))
 
 check: deps
 	$(MAKE) all
@@ -141,6 +172,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps check check-unit check-sanitize demo bench fuzz fuzz-check install clean
+.PHONY: all deps deps-runtime deps-build check check-unit check-sanitize demo bench fuzz fuzz-check install clean
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d

@@ -355,6 +355,10 @@ _h_prereqs() {
 			missing="$missing $c"
 	done
 	"$H_PY" -c 'import cryptography' 2>/dev/null || missing="$missing python3-cryptography"
+	# swaks installs without its TLS modules (they are Recommends): then every
+	# STARTTLS fails with no server reply at all
+	swaks --support 2>&1 | grep -qx '=== TLS supported' ||
+		missing="$missing swaks-TLS(libnet-ssleay-perl,libio-socket-ssl-perl)"
 	id postfix >/dev/null 2>&1 || missing="$missing (user postfix)"
 	if [ -n "$missing" ]; then
 		_h_say "missing:$missing (run make deps)"
