@@ -8,6 +8,7 @@
 #   make bench      benchmarks (results in BENCHMARKS.md)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
+#   make check-install  README's install steps on this machine (fresh root only)
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
@@ -127,6 +128,11 @@ install: all
 	install -m 0755 $(BUILD)/segelctl $(DESTDIR)$(PREFIX)/sbin/segelctl
 	install -m 0755 smtp-tls/check $(DESTDIR)$(PREFIX)/sbin/segel-tls-check
 	test -e $(DESTDIR)/etc/segel/segel.conf || install -m 0640 conf/segel.conf $(DESTDIR)/etc/segel/segel.conf
+	@# The daemon runs as segel and reloads after dropping root: it must be
+	@# able to read its configuration (the tmpfiles snippet says the same,
+	@# for the first install, before the group exists).
+	if [ -z "$(DESTDIR)" ] && getent group segel >/dev/null; then \
+		chgrp segel /etc/segel /etc/segel/segel.conf && chmod 0750 /etc/segel; fi
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-milter.service > $(DESTDIR)/lib/systemd/system/segel-milter.service
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-expiring.service > $(DESTDIR)/lib/systemd/system/segel-expiring.service
 	install -m 0644 systemd/segel-expiring.timer $(DESTDIR)/lib/systemd/system/segel-expiring.timer
@@ -137,10 +143,18 @@ install: all
 	install -m 0644 smtp-tls/README.md $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/
 	install -m 0644 smtp-tls/postfix/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix/
 	install -m 0644 smtp-tls/sendmail/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail/
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# README's install steps, walked as root in a fresh Debian 12 root (the
+# lead's ../shared/tools/fresh-machine): installs packages, creates user
+# segel, writes /etc/postfix and /etc/segel. Not part of "make check": it
+# changes the machine it runs on. See tests/install/t_readme_install.sh.
+check-install:
+	tests/install/t_readme_install.sh
 
 clean:
 	rm -rf build
 
-.PHONY: all deps check check-unit check-sanitize demo bench fuzz fuzz-check install clean
+.PHONY: all deps check check-unit check-sanitize check-install demo bench fuzz fuzz-check install clean
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d
