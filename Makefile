@@ -120,7 +120,7 @@ fuzz:
 fuzz-check:
 	$(MAKE) -f tests/fuzz/Makefile check
 
-install: all
+install: $(BUILD)/segel-milter $(BUILD)/segelctl
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)/etc/segel $(DESTDIR)/lib/systemd/system \
 		$(DESTDIR)/usr/lib/sysusers.d $(DESTDIR)/usr/lib/tmpfiles.d
