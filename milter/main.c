@@ -30,6 +30,7 @@
 #include "diag.h"
 #include "glue.h"
 #include "log.h"
+#include "mtacheck.h"
 #include "runtime.h"
 #include "util.h"
 
@@ -180,6 +181,8 @@ check_only(void)
 
 	diag_init(&d);
 	rt = runtime_load(conf_path, &d, false);
+	if (rt != NULL)
+		mtacheck_socket(rt->conf, &d);
 	diag_print(&d, stdout);
 	rc = rt != NULL && diag_count(&d, DIAG_ERROR) == 0 ? 0 : EX_CONFIG;
 	if (rc == 0)
