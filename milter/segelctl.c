@@ -596,14 +596,16 @@ ctl_reload(const struct ctl *x)
 	struct sbuf msg, why;
 	struct stat st;
 	off_t off = 0;
-	int i, n, r, rc = 0;
+	int i, n, nfail, r, rc = 0;
 
 	if (x->c->audit_file != NULL && stat(x->c->audit_file, &st) == 0)
 		off = st.st_size;
 	sbuf_init(&msg);
-	n = storeadmin_signal_daemon(x->conf_path, pids, 16, &msg);
-	fputs(msg.s ? msg.s : "", stdout);
+	n = storeadmin_signal_daemon(x->conf_path, pids, 16, &nfail, &msg);
+	fputs(msg.s ? msg.s : "", nfail > 0 ? stderr : stdout);
 	sbuf_free(&msg);
+	if (nfail > 0)
+		rc = 1;		/* a daemon runs that did not get the news */
 	for (i = 0; i < n; i++) {
 		if (x->c->audit_file == NULL) {
 			fprintf(stderr, "segelctl: cannot tell whether "

@@ -55,7 +55,7 @@ sa_proc_conf(const char *pid)
 
 int
 storeadmin_signal_daemon(const char *conf_path, pid_t *pids, int max,
-    struct sbuf *msg)
+    int *nfail, struct sbuf *msg)
 {
 	struct dirent *de;
 	char path[300], comm[64], *mine, *theirs;
@@ -63,6 +63,7 @@ storeadmin_signal_daemon(const char *conf_path, pid_t *pids, int max,
 	FILE *fp;
 	int n = 0;
 
+	*nfail = 0;
 	if ((d = opendir("/proc")) == NULL)
 		return 0;
 	mine = realpath(conf_path, NULL);
@@ -80,10 +81,12 @@ storeadmin_signal_daemon(const char *conf_path, pid_t *pids, int max,
 					sbuf_printf(msg, "signalled segel-milter "
 					    "(pid %s) to reload\n", de->d_name);
 					pids[n++] = (pid_t)atol(de->d_name);
-				} else
+				} else {
 					sbuf_printf(msg, "cannot signal "
 					    "segel-milter (pid %s): %s\n",
 					    de->d_name, strerror(errno));
+					(*nfail)++;
+				}
 			}
 			free(theirs);
 		}
@@ -91,7 +94,7 @@ storeadmin_signal_daemon(const char *conf_path, pid_t *pids, int max,
 	}
 	closedir(d);
 	free(mine);
-	if (n == 0)
+	if (n == 0 && *nfail == 0)
 		sbuf_printf(msg, "no running segel-milter with %s found: the "
 		    "change takes effect when it next starts or reloads\n",
 		    conf_path);

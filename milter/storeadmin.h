@@ -46,11 +46,12 @@ int storeadmin_revoke(const char *cert_dir, const struct cert_entry *e,
  * "pkill -USR1 -x segel-milter", but daemons of other configurations, such
  * as test instances, are left alone; segel-milter does not chdir, so a
  * relative -c resolves against /proc/PID/cwd). The daemon writes no pid
- * file. The pids signalled go to pids (at most max); appends one line per
- * daemon (or one saying none) to msg; returns how many were signalled.
+ * file. The pids signalled go to pids (at most max), the number of daemons
+ * that could not be signalled (EPERM: not root) to *nfail; appends one line
+ * per daemon (or one saying none) to msg; returns how many were signalled.
  */
 int storeadmin_signal_daemon(const char *conf_path, pid_t *pids, int max,
-    struct sbuf *msg);
+    int *nfail, struct sbuf *msg);
 
 /*
  * After a reload segel-milter appends to its audit log a record
