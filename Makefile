@@ -8,6 +8,7 @@
 #   make bench      benchmarks (results in BENCHMARKS.md)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
+#   make check-install  README's install steps on this machine (fresh root only)
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
@@ -72,8 +73,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/obj/testlib.o $(LIB) | $(BUILD)/tests
 
 # Debian packages, each named (a Recommends is not a dependency; make deps
 # installs with --no-install-recommends, as a minimal machine would).
-#   DEB_RUNTIME  what a production host needs to run segel-milter, segelctl
-#                and segel-tls-check (make deps-runtime)
+#   DEB_RUNTIME  what a production mail host needs to run segel-milter,
+#                segelctl and segel-tls-check beside Postfix with SASL
+#                (make deps-runtime)
 #   DEB_BUILD    what building segel needs on top (make deps-build)
 #   DEB_TEST     the tests and the demo: Check, miltertest, a private Postfix,
 #                swaks with its TLS and SASL Perl modules, Cyrus SASL, the
@@ -84,11 +86,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/obj/testlib.o $(LIB) | $(BUILD)/tests
 # tests/check-deps checks afterwards that every command and module the
 # scripts use is really there.
 DEB_RUNTIME = libmilter1.0.1 libssl3 libgmime-3.0-0 libconfig9 libglib2.0-0 \
-	openssl ca-certificates
+	openssl ca-certificates postfix sasl2-bin libsasl2-modules
 DEB_BUILD = build-essential make pkg-config libmilter-dev libssl-dev \
 	libgmime-3.0-dev libconfig-dev
-DEB_TEST = check miltertest postfix swaks libnet-ssleay-perl libio-socket-ssl-perl \
-	libauthen-sasl-perl libdigest-hmac-perl sasl2-bin libsasl2-modules gpgsm gpg-agent \
+DEB_TEST = check miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl \
+	libauthen-sasl-perl libdigest-hmac-perl gpgsm gpg-agent \
 	python3 python3-cryptography python3-authres faketime libfaketime util-linux \
 	procps iproute2 e2fsprogs systemd chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng \
 	sendmail-cf m4
@@ -113,7 +115,7 @@ deps-runtime:
 	$(call apt_install,$(DEB_RUNTIME))
 
 deps-build:
-	$(call apt_install,$(DEB_RUNTIME) $(DEB_BUILD))
+	$(call apt_install,$(DEB_BUILD))
 
 check: deps
 	$(MAKE) all
@@ -150,7 +152,7 @@ fuzz:
 fuzz-check:
 	$(MAKE) -f tests/fuzz/Makefile check
 
-install: all
+install: $(BUILD)/segel-milter $(BUILD)/segelctl
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)/etc/segel $(DESTDIR)/lib/systemd/system \
 		$(DESTDIR)/usr/lib/sysusers.d $(DESTDIR)/usr/lib/tmpfiles.d
@@ -158,6 +160,11 @@ install: all
 	install -m 0755 $(BUILD)/segelctl $(DESTDIR)$(PREFIX)/sbin/segelctl
 	install -m 0755 smtp-tls/check $(DESTDIR)$(PREFIX)/sbin/segel-tls-check
 	test -e $(DESTDIR)/etc/segel/segel.conf || install -m 0640 conf/segel.conf $(DESTDIR)/etc/segel/segel.conf
+	@# The daemon runs as segel and reloads after dropping root: it must be
+	@# able to read its configuration (the tmpfiles snippet says the same,
+	@# for the first install, before the group exists).
+	if [ -z "$(DESTDIR)" ] && getent group segel >/dev/null; then \
+		chgrp segel /etc/segel /etc/segel/segel.conf && chmod 0750 /etc/segel; fi
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-milter.service > $(DESTDIR)/lib/systemd/system/segel-milter.service
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-expiring.service > $(DESTDIR)/lib/systemd/system/segel-expiring.service
 	install -m 0644 systemd/segel-expiring.timer $(DESTDIR)/lib/systemd/system/segel-expiring.timer
@@ -168,10 +175,18 @@ install: all
 	install -m 0644 smtp-tls/README.md $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/
 	install -m 0644 smtp-tls/postfix/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix/
 	install -m 0644 smtp-tls/sendmail/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail/
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# README's install steps, walked as root in a fresh Debian 12 root (the
+# lead's ../shared/tools/fresh-machine): installs packages, creates user
+# segel, writes /etc/postfix and /etc/segel. Not part of "make check": it
+# changes the machine it runs on. See tests/install/t_readme_install.sh.
+check-install:
+	tests/install/t_readme_install.sh
 
 clean:
 	rm -rf build
 
-.PHONY: all deps deps-runtime deps-build check check-unit check-sanitize demo bench fuzz fuzz-check install clean
+.PHONY: all deps deps-runtime deps-build check check-unit check-install check-sanitize demo bench fuzz fuzz-check install clean
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d

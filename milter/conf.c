@@ -537,21 +537,21 @@ cidr_match(const struct cidr *c, int family, const void *addr)
 	return ((c->addr[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
 }
 
+/*
+ * No trusted host unless configured: a trusted host has mail signed
+ * without a login, and loopback would include every local user of the
+ * gateway (the sendmail command arrives as 127.0.0.1).
+ */
 static void
 load_cidrs(struct loadctx *lc, struct conf *c, const config_t *cfg)
 {
 	const config_setting_t *arr = config_lookup(cfg, "sign.trusted_hosts"),
 	    *e;
-	static const char *defaults[] = { "127.0.0.1/32", "::1/128" };
 	unsigned i, n;
 
-	if (arr == NULL || !type_ok(C_CIDRS, arr)) {
-		c->trusted_hosts = xcalloc(2, sizeof(struct cidr));
-		for (i = 0; i < 2; i++)
-			conf_parse_cidr(defaults[i], &c->trusted_hosts[i]);
-		c->n_trusted_hosts = 2;
+	if (arr == NULL || !type_ok(C_CIDRS, arr) ||
+	    config_setting_length(arr) == 0)
 		return;
-	}
 	n = (unsigned)config_setting_length(arr);
 	c->trusted_hosts = xcalloc(n, sizeof(struct cidr));
 	for (i = 0; i < n; i++) {
@@ -649,6 +649,40 @@ conf_cross_checks(struct loadctx *lc, struct conf *c, const config_t *cfg)
 		    "limits.memory_body", "larger than limits.message_size");
 }
 
+/*
+ * libconfig reports an unreadable file as "file I/O error", which reads
+ * like a syntax problem; the daemon after dropping privileges meets
+ * exactly that (segel.conf root:root 0640), so name the cause: open the
+ * file first, and map libconfig's I/O error (an @include) to errno.
+ */
+static int
+conf_read(config_t *cfg, const char *abs, struct diag *d)
+{
+	FILE *fp;
+	int saved;
+
+	if ((fp = fopen(abs, "r")) == NULL) {
+		diag_add(d, DIAG_ERROR, abs, 0, "", "cannot read: %s",
+		    strerror(errno));
+		return -1;
+	}
+	fclose(fp);
+	errno = 0;
+	if (config_read_file(cfg, abs) == CONFIG_TRUE)
+		return 0;
+	saved = errno;
+	if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
+		diag_add(d, DIAG_ERROR, config_error_file(cfg) ?
+		    config_error_file(cfg) : abs, config_error_line(cfg), "",
+		    "cannot read: %s", saved ? strerror(saved) :
+		    config_error_text(cfg));
+	else
+		diag_add(d, DIAG_ERROR, config_error_file(cfg) ?
+		    config_error_file(cfg) : abs, config_error_line(cfg), "",
+		    "syntax error: %s", config_error_text(cfg));
+	return -1;
+}
+
 struct conf *
 conf_load(const char *path, struct diag *d)
 {
@@ -671,10 +705,7 @@ conf_load(const char *path, struct diag *d)
 	c->dir = xstrdup(dirname(tmp));
 	free(tmp);
 	config_set_include_dir(&cfg, c->dir);
-	if (config_read_file(&cfg, abs) != CONFIG_TRUE) {
-		diag_add(d, DIAG_ERROR, config_error_file(&cfg) ?
-		    config_error_file(&cfg) : path, config_error_line(&cfg), "",
-		    "syntax error: %s", config_error_text(&cfg));
+	if (conf_read(&cfg, abs, d) != 0) {
 		lc.nerr++;
 		goto out;
 	}

@@ -174,12 +174,14 @@ tls_refused(SMFICTX *ctx, const struct conn *cn, const struct sess_facts *f,
 {
 	const char *qid = macro(ctx, "i") ? macro(ctx, "i") : "NOQUEUE";
 	const char *tls = f->tls_version ? f->tls_version : "none";
-	struct audit_rec rec = { "refuse", qid, NULL, "inbound", from, f->login,
+	const char *role = policy_session_role(f);
+	struct audit_rec rec = { "refuse", qid, NULL, role, from, f->login,
 	    NULL, "530 5.7.0", "plaintext", cn->client, NULL };
 
-	log_msg(LOG_NOTICE, "%s: role=inbound from=%s%s%s client=%s "
-	    "action=refused reason=plaintext tls=%s", qid, from ? from : "<>",
-	    rcpt ? " to=" : "", rcpt ? rcpt : "", cn->client, tls);
+	log_msg(LOG_NOTICE, "%s: role=%s from=%s%s%s client=%s "
+	    "action=refused reason=plaintext tls=%s", qid, role,
+	    from ? from : "<>", rcpt ? " to=" : "", rcpt ? rcpt : "",
+	    cn->client, tls);
 	if (cn->rt->audit != NULL && audit_write(cn->rt->audit, &rec) != 0)
 		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
 	return reply(ctx, r);

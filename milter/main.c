@@ -30,6 +30,7 @@
 #include "diag.h"
 #include "glue.h"
 #include "log.h"
+#include "mtacheck.h"
 #include "runtime.h"
 #include "util.h"
 
@@ -84,34 +85,90 @@ log_audit_head(struct runtime *rt)
 		    rt->conf->audit_file, head);
 }
 
+/* The first error of a failed load, as FILE:LINE: key: problem. */
+static char *
+first_error(const struct diag *d)
+{
+	const struct diag_item *it;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		it = &d->items[i];
+		if (it->sev != DIAG_ERROR)
+			continue;
+		if (it->line > 0)
+			return xasprintf("%s:%d: %s%s%s", it->file, it->line,
+			    it->key, it->key[0] ? ": " : "", it->msg);
+		return xasprintf("%s: %s%s%s", it->file, it->key,
+		    it->key[0] ? ": " : "", it->msg);
+	}
+	return xstrdup("unknown error");
+}
+
+/*
+ * The outcome of a reload goes to the audit log (through rt's handle:
+ * the new generation's, or the one kept after a failure), with this
+ * process id: segelctl, having changed the store and sent SIGUSR1, waits
+ * for this record and reports it (storeadmin_await_reload).
+ */
+static void
+reload_record(struct runtime *rt, const char *result, const char *text)
+{
+	char *why = xasprintf("pid %ld: %s", (long)getpid(), text);
+	struct audit_rec rec = { "reload", NULL, NULL, "daemon", NULL, NULL,
+	    NULL, result, why, NULL, NULL };
+
+	if (rt != NULL && rt->audit != NULL && audit_write(rt->audit, &rec) != 0)
+		log_msg(LOG_ERR, "audit log write failed (reload record): %s",
+		    strerror(errno));
+	free(why);
+}
+
+static void
+reload_once(void)
+{
+	struct runtime *rt, *cur;
+	struct diag d;
+	char *why;
+
+	log_msg(LOG_NOTICE, "reload requested (SIGUSR1): reading %s",
+	    conf_path);
+	diag_init(&d);
+	rt = runtime_load(conf_path, &d, true);
+	log_diag(&d);
+	if (rt == NULL) {
+		why = first_error(&d);
+		log_msg(LOG_ERR, "reload failed (%s); keeping the previous "
+		    "configuration and certificates", why);
+		cur = runtime_get();
+		reload_record(cur, "failed", why);
+		runtime_put(cur);
+		free(why);
+		diag_free(&d);
+		return;
+	}
+	diag_free(&d);
+	log_set_level(rt->conf->log_level);
+	log_audit_head(rt);
+	runtime_publish(rt);
+	why = xasprintf("%zu certificate(s)", rt->store ?
+	    certstore_count(rt->store) : 0);
+	log_msg(LOG_NOTICE, "configuration loaded (reload): %s", why);
+	cur = runtime_get();
+	reload_record(cur, "loaded", why);
+	runtime_put(cur);
+	free(why);
+}
+
 static void *
 reload_thread(void *arg)
 {
 	sigset_t *set = arg;
-	struct runtime *rt;
-	struct diag d;
 	int sig;
 
-	for (;;) {
-		if (sigwait(set, &sig) != 0)
-			continue;
-		log_msg(LOG_NOTICE, "reload requested (SIGUSR1): reading %s",
-		    conf_path);
-		diag_init(&d);
-		rt = runtime_load(conf_path, &d, true);
-		log_diag(&d);
-		diag_free(&d);
-		if (rt == NULL) {
-			log_msg(LOG_ERR, "reload failed; keeping the previous "
-			    "configuration and certificates");
-			continue;
-		}
-		log_set_level(rt->conf->log_level);
-		log_audit_head(rt);
-		runtime_publish(rt);
-		log_msg(LOG_NOTICE, "configuration loaded (reload): %zu "
-		    "certificate(s)", rt->store ? certstore_count(rt->store) : 0);
-	}
+	for (;;)
+		if (sigwait(set, &sig) == 0)
+			reload_once();
 	return NULL;
 }
 
@@ -124,6 +181,8 @@ check_only(void)
 
 	diag_init(&d);
 	rt = runtime_load(conf_path, &d, false);
+	if (rt != NULL)
+		mtacheck_socket(rt->conf, &d);
 	diag_print(&d, stdout);
 	rc = rt != NULL && diag_count(&d, DIAG_ERROR) == 0 ? 0 : EX_CONFIG;
 	if (rc == 0)

@@ -522,3 +522,10 @@ policy_unsigned_own(const struct conf *c, const char *from, struct reply *r)
 	    "wajib ditandatangani secara elektronik; surel tanpa tanda tangan "
 	    "atas nama domain %s ditolak", from, from, c->domain);
 }
+
+const char *
+policy_session_role(const struct sess_facts *f)
+{
+	return (f->login != NULL && f->login[0] != '\0') || f->trusted_host ?
+	    "outbound" : "inbound";
+}

@@ -77,6 +77,13 @@ char *policy_from_domain_address(const char *from_value, const char *domain);
 
 enum role { ROLE_INBOUND, ROLE_OUTBOUND };
 
+/*
+ * The role a refusal before the message (plaintext, at MAIL or RCPT) is
+ * logged with: "outbound" for a client that logged in or is a trusted
+ * host (it sends as the organisation), else "inbound".
+ */
+const char *policy_session_role(const struct sess_facts *);
+
 enum sign_action {
 	SIGN_NO,		/* not outbound: treat as inbound */
 	SIGN_YES,		/* sign with the sender's certificate */

@@ -4,10 +4,12 @@
  *
  *   segelctl [-c FILE] COMMAND ...
  *
- * Exit status: 0 success; 1 refused, found (expiring), or broken (audit);
- * 64 usage; 78 configuration or store unusable. Every change (import,
- * revoke) is written to the audit log with role "admin" and makes a
- * running segel-milter reload (SIGUSR1).
+ * Exit status: 0 success; 1 refused, found (expiring), broken (audit), or
+ * a running daemon that did not take the change; 64 usage; 78
+ * configuration or store unusable. Every change (import, revoke) is
+ * written to the audit log with role "admin" and makes a running
+ * segel-milter reload (SIGUSR1); segelctl waits for the daemon's reload
+ * record in the audit log and prints its outcome.
  */
 #include <sys/stat.h>
 
@@ -39,6 +41,7 @@
 #include "util.h"
 
 #define EXPIRING_DAYS	30
+#define RELOAD_WAIT	15	/* s; SEGELCTL_RELOAD_WAIT overrides */
 
 struct ctl {
 	const char *conf_path;
@@ -49,25 +52,42 @@ struct ctl {
 	time_t now;
 };
 
+static const char usage_text[] =
+    "usage: segelctl [-c FILE] COMMAND ...\n"
+    "  list [--json]                     the certificates in the store\n"
+    "  show ADDRESS                      one certificate in full\n"
+    "  import FILE.p12 [--pass-file F] [--address ADDRESS]\n"
+    "  revoke ADDRESS --reason TEXT [--cert FILE]\n"
+    "                                    final: never usable again\n"
+    "  expiring [--days N]               exit 1 when any expires within N "
+    "days\n"
+    "                                    (default 30)\n"
+    "  check                             as segel-milter -n\n"
+    "  audit verify [--anchor HEAD]      check the audit log's chain "
+    "(and that\n"
+    "                                    a head noted earlier is in it)\n"
+    "  report --since DATE [--until DATE] [--html FILE]\n"
+    "import and revoke make a running segel-milter of FILE reload and wait "
+    "for its\n"
+    "answer (SEGELCTL_RELOAD_WAIT seconds, default 15): exit 1 when it did "
+    "not\n"
+    "take the change.\n";
+
 static void __attribute__((noreturn))
 usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "segelctl: %s\n", why);
-	fputs("usage: segelctl [-c FILE] COMMAND ...\n"
-	    "  list [--json]                     the certificates in the store\n"
-	    "  show ADDRESS                      one certificate in full\n"
-	    "  import FILE.p12 [--pass-file F] [--address ADDRESS]\n"
-	    "  revoke ADDRESS --reason TEXT [--cert FILE]\n"
-	    "                                    final: never usable again\n"
-	    "  expiring --days N                 exit 1 when any expires "
-	    "within N days\n"
-	    "  check                             as segel-milter -n\n"
-	    "  audit verify [--anchor HEAD]      check the audit log's chain "
-	    "(and that\n"
-	    "                                    a head noted earlier is in it)\n"
-	    "  report --since DATE [--until DATE] [--html FILE]\n", stderr);
+	fputs(usage_text, stderr);
 	exit(EX_USAGE);
+}
+
+/* Asked for (-h, --help): the usage on stdout, success. */
+static void __attribute__((noreturn))
+help(void)
+{
+	fputs(usage_text, stdout);
+	exit(0);
 }
 
 /* Loads configuration, trust store and certificate store, or exits 78. */
@@ -554,16 +574,64 @@ import_judge(const struct ctl *x, struct cert_entry *e, STACK_OF(X509) *ca)
 	return NULL;
 }
 
-/* Tells a running daemon of this configuration to reload. */
-static void
+/* How long a reload may take: loading every p12 of a large store. */
+static int
+ctl_reload_wait_ms(void)
+{
+	const char *v = getenv("SEGELCTL_RELOAD_WAIT");
+	long s = v != NULL ? strtol(v, NULL, 10) : 0;
+
+	return (s > 0 && s <= 3600 ? (int)s : RELOAD_WAIT) * 1000;
+}
+
+/*
+ * Tells a running daemon of this configuration to reload, and waits for
+ * its answer in the audit log (storeadmin_await_reload). 0 when it took
+ * the change or none runs; 1, said loudly, when one runs and did not.
+ */
+static int
 ctl_reload(const struct ctl *x)
 {
-	struct sbuf msg;
+	pid_t pids[16];
+	struct sbuf msg, why;
+	struct stat st;
+	off_t off = 0;
+	int i, n, nfail, r, rc = 0;
 
+	if (x->c->audit_file != NULL && stat(x->c->audit_file, &st) == 0)
+		off = st.st_size;
 	sbuf_init(&msg);
-	storeadmin_signal_daemon(x->conf_path, &msg);
-	fputs(msg.s ? msg.s : "", stdout);
+	n = storeadmin_signal_daemon(x->conf_path, pids, 16, &nfail, &msg);
+	fputs(msg.s ? msg.s : "", nfail > 0 ? stderr : stdout);
 	sbuf_free(&msg);
+	if (nfail > 0)
+		rc = 1;		/* a daemon runs that did not get the news */
+	for (i = 0; i < n; i++) {
+		if (x->c->audit_file == NULL) {
+			fprintf(stderr, "segelctl: cannot tell whether "
+			    "segel-milter (pid %ld) took the change: audit.file "
+			    "is off, and the daemon reports reloads there; see "
+			    "its log\n", (long)pids[i]);
+			rc = 1;
+			continue;
+		}
+		sbuf_init(&why);
+		r = storeadmin_await_reload(x->c->audit_file, off, pids[i],
+		    ctl_reload_wait_ms(), &why);
+		if (r == 0)
+			printf("segel-milter (pid %ld) reloaded: %s\n",
+			    (long)pids[i], why.s ? why.s : "");
+		else {
+			fprintf(stderr, "segelctl: segel-milter (pid %ld) did "
+			    "NOT take the change: %s%s; it keeps the previous "
+			    "configuration and certificates. Fix this, then "
+			    "\"systemctl reload segel-milter\"\n", (long)pids[i],
+			    r == 1 ? "reload failed: " : "", why.s ? why.s : "?");
+			rc = 1;
+		}
+		sbuf_free(&why);
+	}
+	return rc;
 }
 
 /* Stores a judged certificate, records it, makes the daemon reload. */
@@ -598,7 +666,8 @@ import_commit(const struct ctl *x, const struct cert_entry *e,
 	    e->address, e->serial_hex, until);
 	rc = ctl_audit(x, "import", e->address, e->serial_hex, "imported",
 	    file, e->unit) == 0 ? 0 : 1;
-	ctl_reload(x);
+	if (ctl_reload(x) != 0)
+		rc = 1;
 	free(kept);
 	sbuf_free(&err);
 	return rc;
@@ -736,16 +805,18 @@ cmd_revoke(struct ctl *x, int argc, char **argv)
 	}
 	sbuf_init(&err);
 	if (certstore_locally_revoked(x->c->cert_dir, e->cert)) {
+		/* again after a reload that failed: make sure it is taken */
 		printf("%s (serial %s) is already revoked\n", e->address,
 		    e->serial_hex);
-		rc = 0;
+		rc = ctl_reload(x);
 	} else if (storeadmin_revoke(x->c->cert_dir, e, reason, x->now,
 	    &err) == 0) {
 		printf("revoked %s (serial %s, issuer %s): %s\n", e->address,
 		    e->serial_hex, e->issuer, reason);
 		rc = ctl_audit(x, "revoke", e->address, e->serial_hex,
 		    "revoked", reason, e->unit) == 0 ? 0 : 1;
-		ctl_reload(x);
+		if (ctl_reload(x) != 0)
+			rc = 1;
 	} else {
 		fprintf(stderr, "segelctl: %s\n", err.s);
 	}
@@ -764,11 +835,16 @@ cmd_expiring(struct ctl *x, int argc, char **argv)
 	long days, left;
 	size_t i, n = 0;
 
-	if (argc != 3 || strcmp(argv[1], "--days") != 0)
-		usage("expiring --days N");
-	days = strtol(argv[2], &end, 10);
-	if (*argv[2] == '\0' || *end != '\0' || days < 0 || days > 36500)
-		usage("--days wants a number of days (0..36500)");
+	if (argc == 1)
+		days = EXPIRING_DAYS;
+	else if (argc != 3 || strcmp(argv[1], "--days") != 0)
+		usage("expiring [--days N] (N: days ahead, default 30)");
+	else {
+		days = strtol(argv[2], &end, 10);
+		if (*argv[2] == '\0' || *end != '\0' || days < 0 ||
+		    days > 36500)
+			usage("--days wants a number of days (0..36500)");
+	}
 	ctl_load(x);
 	for (i = 0; (e = certstore_get(x->cs, i)) != NULL; i++) {
 		if (e->cert == NULL || e->status == CERT_REVOKED ||
@@ -912,6 +988,8 @@ main(int argc, char **argv)
 	memset(&x, 0, sizeof(x));
 	x.conf_path = SEGEL_DEFAULT_CONF;
 	umask(077);
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		help();
 	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -920,6 +998,8 @@ main(int argc, char **argv)
 		case 'V':
 			printf("segelctl %s\n", SEGEL_VERSION);
 			return 0;
+		case 'h':
+			help();
 		default:
 			usage(NULL);
 		}

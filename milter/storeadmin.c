@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "conf.h"
 #include "storeadmin.h"
 
@@ -53,7 +54,8 @@ sa_proc_conf(const char *pid)
 }
 
 int
-storeadmin_signal_daemon(const char *conf_path, struct sbuf *msg)
+storeadmin_signal_daemon(const char *conf_path, pid_t *pids, int max,
+    int *nfail, struct sbuf *msg)
 {
 	struct dirent *de;
 	char path[300], comm[64], *mine, *theirs;
@@ -61,10 +63,11 @@ storeadmin_signal_daemon(const char *conf_path, struct sbuf *msg)
 	FILE *fp;
 	int n = 0;
 
+	*nfail = 0;
 	if ((d = opendir("/proc")) == NULL)
 		return 0;
 	mine = realpath(conf_path, NULL);
-	while (mine != NULL && (de = readdir(d)) != NULL) {
+	while (mine != NULL && n < max && (de = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
@@ -73,11 +76,17 @@ storeadmin_signal_daemon(const char *conf_path, struct sbuf *msg)
 		if (fgets(comm, sizeof(comm), fp) != NULL &&
 		    strcmp(comm, "segel-milter\n") == 0) {
 			theirs = sa_proc_conf(de->d_name);
-			if (theirs != NULL && strcmp(mine, theirs) == 0 &&
-			    kill((pid_t)atol(de->d_name), SIGUSR1) == 0) {
-				sbuf_printf(msg, "signalled segel-milter (pid "
-				    "%s) to reload\n", de->d_name);
-				n++;
+			if (theirs != NULL && strcmp(mine, theirs) == 0) {
+				if (kill((pid_t)atol(de->d_name), SIGUSR1) == 0) {
+					sbuf_printf(msg, "signalled segel-milter "
+					    "(pid %s) to reload\n", de->d_name);
+					pids[n++] = (pid_t)atol(de->d_name);
+				} else {
+					sbuf_printf(msg, "cannot signal "
+					    "segel-milter (pid %s): %s\n",
+					    de->d_name, strerror(errno));
+					(*nfail)++;
+				}
 			}
 			free(theirs);
 		}
@@ -85,11 +94,85 @@ storeadmin_signal_daemon(const char *conf_path, struct sbuf *msg)
 	}
 	closedir(d);
 	free(mine);
-	if (n == 0)
+	if (n == 0 && *nfail == 0)
 		sbuf_printf(msg, "no running segel-milter with %s found: the "
 		    "change takes effect when it next starts or reloads\n",
 		    conf_path);
 	return n;
+}
+
+/* The reload record of pid in line, if it is one: 1 loaded, 0 failed. */
+static int
+sa_reload_line(const char *line, size_t len, const char *tag,
+    struct sbuf *why)
+{
+	struct audit_entry e;
+	int rc = -1;
+
+	memset(&e, 0, sizeof(e));
+	if (audit_parse(line, len, &e) != 0)
+		return -1;
+	if (e.event != NULL && strcmp(e.event, "reload") == 0 &&
+	    e.reason != NULL && strncmp(e.reason, tag, strlen(tag)) == 0 &&
+	    e.result != NULL) {
+		rc = strcmp(e.result, "loaded") == 0;
+		sbuf_adds(why, e.reason + strlen(tag));
+	}
+	audit_entry_free(&e);
+	return rc;
+}
+
+/*
+ * Reads audit_path's whole lines from *off on (an audit log is large; it
+ * is read from where the caller started), advancing *off past them.
+ */
+static int
+sa_scan_reload(const char *audit_path, off_t *off, const char *tag,
+    struct sbuf *why)
+{
+	struct stat st;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *fp;
+	int rc = -1;
+
+	if ((fp = fopen(audit_path, "r")) == NULL)
+		return -1;
+	if (fstat(fileno(fp), &st) == 0 && st.st_size < *off)
+		*off = 0;	/* rotated meanwhile: the new file */
+	if (fseeko(fp, *off, SEEK_SET) != 0)
+		goto out;
+	while (rc < 0 && (n = getline(&line, &cap, fp)) > 0 &&
+	    line[n - 1] == '\n') {
+		*off += n;
+		rc = sa_reload_line(line, (size_t)n - 1, tag, why);
+	}
+out:
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+int
+storeadmin_await_reload(const char *audit_path, off_t off, pid_t pid,
+    int timeout_ms, struct sbuf *why)
+{
+	char tag[32];
+	int rc, waited;
+
+	snprintf(tag, sizeof(tag), "pid %ld: ", (long)pid);
+	for (waited = 0; waited <= timeout_ms; waited += 100) {
+		if ((rc = sa_scan_reload(audit_path, &off, tag, why)) >= 0)
+			return rc ? 0 : 1;
+		if (kill(pid, 0) != 0 && errno == ESRCH) {
+			sbuf_adds(why, "the daemon exited");
+			return -1;
+		}
+		usleep(100 * 1000);
+	}
+	sbuf_printf(why, "no reload record within %d s", timeout_ms / 1000);
+	return -1;
 }
 
 /* A file written as root goes to the owner of its folder. */

@@ -46,9 +46,22 @@ int storeadmin_revoke(const char *cert_dir, const struct cert_entry *e,
  * "pkill -USR1 -x segel-milter", but daemons of other configurations, such
  * as test instances, are left alone; segel-milter does not chdir, so a
  * relative -c resolves against /proc/PID/cwd). The daemon writes no pid
- * file. Appends one line per daemon (or one saying none) to msg; returns
- * how many were signalled.
+ * file. The pids signalled go to pids (at most max), the number of daemons
+ * that could not be signalled (EPERM: not root) to *nfail; appends one line
+ * per daemon (or one saying none) to msg; returns how many were signalled.
  */
-int storeadmin_signal_daemon(const char *conf_path, struct sbuf *msg);
+int storeadmin_signal_daemon(const char *conf_path, pid_t *pids, int max,
+    int *nfail, struct sbuf *msg);
+
+/*
+ * After a reload segel-milter appends to its audit log a record
+ * {"event":"reload","result":"loaded"|"failed","reason":"pid PID: TEXT"}
+ * (TEXT: the certificate count, or the first error as FILE:LINE: key:
+ * problem). Waits up to timeout_ms for pid's record past byte off of
+ * audit_path (taken before the signal). Returns 0 loaded, 1 failed, -1
+ * no record (the daemon exited, or timeout); TEXT or why goes to why.
+ */
+int storeadmin_await_reload(const char *audit_path, off_t off, pid_t pid,
+    int timeout_ms, struct sbuf *why);
 
 #endif

@@ -39,5 +39,40 @@ if command -v systemd-analyze >/dev/null; then
 else
 	skip "systemd-analyze security" "systemd-analyze not installed"
 fi
+
+# segel-milter -n and the MTA's end of the socket (mtacheck.c): a private
+# Postfix configuration (MAIL_CONFIG) with Debian's master.cf, chrooted.
+nc_case() { # NAME SOCKET SMTPD_MILTERS WANT(regex or "none")
+	sed -i "s#^socket = .*#socket = \"unix:$2\";#" "$D/n/segel.conf"
+	printf 'compatibility_level = 3.6\nsmtpd_milters = %s\nnon_smtpd_milters = $smtpd_milters\n' "$3" >"$D/n/pf/main.cf"
+	out=$(MAIL_CONFIG=$D/n/pf "$D/opt/segel/sbin/segel-milter" -n -c "$D/n/segel.conf" 2>&1)
+	rc=$?
+	if [ "$4" = none ]; then
+		[ $rc -eq 0 ] && ! grep -q "socket: warning" <<<"$out" && pass "-n, $1: no warning" || fail "-n $1" "$out"
+	else
+		[ $rc -eq 0 ] && grep -q "socket: warning: $4" <<<"$out" && pass "-n, $1: warns" || fail "-n $1" "$out"
+	fi
+}
+if [ -x /usr/sbin/postconf ] && [ -f /usr/share/postfix/master.cf.dist ]; then
+	mkdir -p "$D/n/pf" "$D/n/certs" && chmod 0700 "$D/n/certs"
+	cp /usr/share/postfix/master.cf.dist "$D/n/pf/master.cf"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /dev/null \
+		-out "$D/n/trust.pem" -days 2 -subj "/CN=t" >/dev/null 2>&1
+	printf 'user = "";\nsocket = "";\npki: { trust_file = "trust.pem"; crl_dir = ""; };\nsign: { cert_dir = "certs"; };\naudit: { file = ""; };\narchive: { dir = ""; };\nlimits: { tmp_dir = "/tmp"; };\n' >"$D/n/segel.conf"
+	Q=/var/spool/postfix
+	nc_case "chroot, README's pair" "$Q/segel/segel.sock" "unix:/segel/segel.sock" none
+	nc_case "chroot, full path in main.cf" "$Q/segel/segel.sock" "unix:$Q/segel/segel.sock" \
+		"Postfix's smtpd_milters .* does not reach .*write unix:/segel/segel.sock"
+	nc_case "chroot, socket in /run" /run/segel/segel.sock "unix:/run/segel/segel.sock" \
+		"Postfix's smtpd runs chrooted in $Q and cannot reach /run/segel/segel.sock"
+	nc_case "not wired" "$Q/segel/segel.sock" "" "Postfix's smtpd_milters names no unix: socket"
+	sed -i 's/^smtp      inet  n       -       y/smtp      inet  n       -       n/; s/^cleanup   unix  n       -       y/cleanup   unix  n       -       n/' "$D/n/pf/master.cf"
+	nc_case "no chroot, /run on both sides" /run/segel/segel.sock "unix:/run/segel/segel.sock" none
+	nc_case "no chroot, chroot-relative name" "$Q/segel/segel.sock" "unix:/segel/segel.sock" \
+		"Postfix's smtpd_milters .* does not reach $Q/segel/segel.sock: write unix:$Q/segel/segel.sock"
+	nc_case "a test instance's socket is not checked" /tmp/x.sock "" none
+else
+	skip "segel-milter -n against Postfix's settings" "postfix not installed"
+fi
 echo "$npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

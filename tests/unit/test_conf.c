@@ -72,7 +72,7 @@ START_TEST(defaults_and_relative_paths)
 	ck_assert_int_eq(c->unsigned_own_domain, UNSIGNED_OWN_TAG);
 	ck_assert_int_eq(c->tls_min_version, 0x0303);
 	ck_assert(c->tls_enforce && c->sign_enabled && c->verify_enabled);
-	ck_assert_uint_eq(c->n_trusted_hosts, 2);
+	ck_assert_uint_eq(c->n_trusted_hosts, 0);	/* none unless configured */
 	ck_assert_ptr_nonnull(strstr(c->footer, "BSrE"));
 	want = xasprintf("%s/trust.pem", c->dir);
 	ck_assert_str_eq(c->trust_file, want);
@@ -81,6 +81,39 @@ START_TEST(defaults_and_relative_paths)
 	ck_assert_ptr_null(c->archive_dir);
 	conf_free(c);
 	diag_free(&d);
+}
+END_TEST
+
+/*
+ * issue 17: a file the daemon cannot read was reported as libconfig's
+ * "syntax error: file I/O error"; it must name the cause. A folder in the
+ * file's place fails in libconfig's read (EISDIR); permissions (0000)
+ * only when not root, who reads anything.
+ */
+START_TEST(unreadable_names_the_cause)
+{
+	char *p = xasprintf("%s/folder.conf", tmpdir);
+	struct diag d;
+
+	mkdir(p, 0700);
+	diag_init(&d);
+	ck_assert_ptr_null(conf_load(p, &d));
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_msg(strstr(d.items[0].msg, "cannot read: ") != NULL &&
+	    strstr(d.items[0].msg, "syntax") == NULL, "%s", d.items[0].msg);
+	diag_free(&d);
+	free(p);
+	if (geteuid() != 0) {
+		p = xasprintf("%s/segel.conf", tmpdir);
+		put("segel.conf", MINIMAL);
+		chmod(p, 0);
+		diag_init(&d);
+		ck_assert_ptr_null(conf_load(p, &d));
+		ck_assert_str_eq(d.items[0].msg, "cannot read: Permission denied");
+		chmod(p, 0600);
+		diag_free(&d);
+		free(p);
+	}
 }
 END_TEST
 
@@ -213,6 +246,7 @@ main(void)
 
 	tcase_add_unchecked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, defaults_and_relative_paths);
+	tcase_add_test(tc, unreadable_names_the_cause);
 	tcase_add_loop_test(tc, error_table, 0, sizeof(errors) / sizeof(errors[0]));
 	tcase_add_test(tc, cidrs);
 	tcase_add_test(tc, login_map);

@@ -116,6 +116,21 @@ START_TEST(tls_refuse_sender)
 }
 END_TEST
 
+/* issue 17: a plaintext refusal of a trusted host was logged role=inbound */
+START_TEST(refusal_role)
+{
+	struct sess_facts stranger = { false, false, NULL, NULL };
+	struct sess_facts app = { false, true, NULL, NULL };
+	struct sess_facts staff = { false, false, NULL, "alice@tanjungpinangkota.go.id" };
+	struct sess_facts empty_login = { false, false, NULL, "" };
+
+	ck_assert_str_eq(policy_session_role(&stranger), "inbound");
+	ck_assert_str_eq(policy_session_role(&app), "outbound");
+	ck_assert_str_eq(policy_session_role(&staff), "outbound");
+	ck_assert_str_eq(policy_session_role(&empty_login), "inbound");
+}
+END_TEST
+
 /* login, trusted, from value, n_from, protected, status -> action, rcode */
 static const struct {
 	const char *login;
@@ -218,6 +233,7 @@ main(void)
 	tcase_add_loop_test(tc, tls_refuse_rcpt, 0,
 	    sizeof(rcpt_cases) / sizeof(rcpt_cases[0]));
 	tcase_add_test(tc, tls_refuse_sender);
+	tcase_add_test(tc, refusal_role);
 	tcase_add_loop_test(tc, sign_decisions, 0,
 	    sizeof(sign_cases) / sizeof(sign_cases[0]));
 	tcase_add_test(tc, refusal_names_the_reason);
