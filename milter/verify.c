@@ -31,18 +31,12 @@
 #include "util.h"
 #include "verify.h"
 #include "verify_cms.h"
+#include "verify_mime.h"
 
 #define VERIFY_SIG_MAX		(1024 * 1024)	/* decoded detached signature */
 #define VERIFY_OPAQUE_MAX	(256 * 1024 * 1024)
 #define VERIFY_SNIFF_MAX	(64 * 1024)	/* enough for a part's headers */
 #define VERIFY_FOOTER_MAX	4096		/* a list footer, as encoded */
-
-/* The received body: in memory, or the spool file mapped read-only. */
-struct raw {
-	const char *p;
-	size_t n;
-	void *map;
-};
 
 enum loc_kind { LOC_NONE, LOC_DETACHED, LOC_OPAQUE, LOC_ENCRYPTED };
 
@@ -68,131 +62,7 @@ verify_result_free(struct verify_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* ---- the received bytes ------------------------------------------------ */
-
-static int
-raw_open(struct msgbuf *body, struct raw *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->n = msgbuf_len(body);
-	if ((r->p = msgbuf_mem(body)) != NULL)
-		return 0;
-	if (r->n == 0) {
-		r->p = "";
-		return 0;
-	}
-	r->map = mmap(NULL, r->n, PROT_READ, MAP_PRIVATE, msgbuf_fd(body), 0);
-	if (r->map == MAP_FAILED) {
-		r->map = NULL;
-		return -1;
-	}
-	r->p = r->map;
-	return 0;
-}
-
-static void
-raw_close(struct raw *r)
-{
-	if (r->map != NULL)
-		munmap(r->map, r->n);
-	r->map = NULL;
-}
-
-#define RAW_DROP_STEP (1u << 20)
-
-/* Releases the mapped pages wholly inside [from, to) from RSS: the mapping
- * is a read-only private file mapping, pages touched again refault from the
- * page cache. */
-static void
-raw_drop(const char *from, const char *to)
-{
-	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = ((uintptr_t)from + ps - 1) & ~(ps - 1);
-	uintptr_t b = (uintptr_t)to & ~(ps - 1);
-
-	if (b > a)
-		(void)madvise((void *)a, b - a, MADV_DONTNEED);
-}
-
-/* A "--boundary" line: only LWSP may follow, or "--" for the last one. */
-static int
-raw_delim(const char *l, size_t n, const char *b, size_t bl)
-{
-	size_t i;
-
-	if (n < 2 + bl || l[0] != '-' || l[1] != '-' ||
-	    memcmp(l + 2, b, bl) != 0)
-		return 0;
-	if (n >= 4 + bl && l[2 + bl] == '-' && l[3 + bl] == '-')
-		return 2;
-	for (i = 2 + bl; i < n; i++)
-		if (l[i] != ' ' && l[i] != '\t' && l[i] != '\r' && l[i] != '\n')
-			return 0;
-	return 1;
-}
-
-/*
- * The bytes of child idx (0-based) of a multipart body, without the EOL
- * that belongs to the following delimiter (RFC 2046 §5.1.1).
- */
-static int
-raw_child(const char *p, size_t n, const char *b, int idx, size_t *off,
-    size_t *len, int mapped)
-{
-	size_t i = 0, le, start = 0, end, bl = strlen(b), dropped = 0;
-	const char *eol;
-	int k = -1, d;
-
-	if (bl == 0)
-		return -1;
-	while (i < n) {
-		eol = memchr(p + i, '\n', n - i);
-		le = eol != NULL ? (size_t)(eol - (p + i)) + 1 : n - i;
-		if ((d = raw_delim(p + i, le, b, bl)) != 0) {
-			if (k == idx) {
-				end = i;
-				if (end > start && p[end - 1] == '\n')
-					end--;
-				if (end > start && p[end - 1] == '\r')
-					end--;
-				*off = start;
-				*len = end - start;
-				return 0;
-			}
-			if (d == 2)
-				return -1;
-			k++;
-			start = i + le;
-		}
-		i += le;
-		if (mapped && i - dropped >= RAW_DROP_STEP) {
-			raw_drop(p + dropped, p + i);
-			dropped = i;
-		}
-	}
-	return -1;
-}
-
-/* Offset of an entity's body: after the first empty line. */
-static int
-raw_body(const char *p, size_t n, size_t *off)
-{
-	size_t i = 0, le;
-	const char *eol;
-
-	while (i < n) {
-		eol = memchr(p + i, '\n', n - i);
-		if (eol == NULL)
-			return -1;
-		le = (size_t)(eol - (p + i)) + 1;
-		if (le == 1 || (le == 2 && p[i] == '\r')) {
-			*off = i + le;
-			return 0;
-		}
-		i += le;
-	}
-	return -1;
-}
+/* ---- the signed bytes to OpenSSL -------------------------------------- */
 
 struct mapbio {
 	const char *p;
@@ -211,8 +81,8 @@ mapbio_read(BIO *bio, char *out, int len)
 		k = (size_t)len;
 	memcpy(out, m->p + m->pos, k);
 	m->pos += k;
-	if (m->pos - m->dropped >= RAW_DROP_STEP) {
-		raw_drop(m->p + m->dropped, m->p + m->pos);
+	if (m->pos - m->dropped >= VMIME_DROP_STEP) {
+		vmime_drop(m->p + m->dropped, m->p + m->pos);
 		m->dropped = m->pos;
 	}
 	return (int)k;
@@ -294,8 +164,8 @@ canon_bio(const char *p, size_t n, char **copy, int mapped)
 	for (i = 0; i < n; i++) {
 		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
 			lfs++;
-		if (mapped && i - dropped >= RAW_DROP_STEP) {
-			raw_drop(p + dropped, p + i);
+		if (mapped && i - dropped >= VMIME_DROP_STEP) {
+			vmime_drop(p + dropped, p + i);
 			dropped = i;
 		}
 	}
@@ -333,7 +203,7 @@ header_end(const char *h, size_t n)
 /* The message as one MIME entity: header block, then the body (not copied
  * when it is in a file). */
 static GMimeObject *
-parse_entity(const char *headers, struct msgbuf *body)
+parse_entity(const char *headers, struct msgbuf *body, int64_t *base)
 {
 	GMimeStream *cat, *s;
 	GMimeParser *parser;
@@ -346,7 +216,9 @@ parse_entity(const char *headers, struct msgbuf *body)
 	s = g_mime_stream_mem_new_with_buffer(headers, hl);
 	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
 	g_object_unref(s);
-	if (*(end = header_end(headers, hl)) != '\0') {
+	end = header_end(headers, hl);
+	*base = (int64_t)(hl + strlen(end));
+	if (*end != '\0') {
 		s = g_mime_stream_mem_new_with_buffer(end, strlen(end));
 		g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
 		g_object_unref(s);
@@ -447,54 +319,6 @@ locate(GMimeObject *top, struct loc *l)
 	l->mixed = l->kind != LOC_NONE;
 	if (l->kind == LOC_NONE)
 		l->obj = top;
-}
-
-/* Header fields of o named name (a space before the colon allowed). */
-static int
-hdr_count(GMimeObject *o, const char *name)
-{
-	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
-	size_t nl = strlen(name);
-	const char *nm;
-	int i, k = 0, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
-
-	for (i = 0; i < n; i++) {
-		nm = g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i));
-		if (nm != NULL && strncasecmp(nm, name, nl) == 0 &&
-		    nm[nl + strspn(nm + nl, " \t")] == '\0')
-			k++;
-	}
-	return k;
-}
-
-/*
- * The Content-Type fields of o, and the boundary parameters of its type.
- * With two of either, a reader may take the one GMime did not (GMime takes
- * the last field, the first parameter) and show content other than what
- * was verified.
- */
-static int
-ct_count(GMimeObject *o)
-{
-	GMimeContentType *ct = g_mime_object_get_content_type(o);
-	GMimeParamList *pl = ct != NULL ? g_mime_content_type_get_parameters(ct) : NULL;
-	const char *nm;
-	int i, b = 0, k = hdr_count(o, "Content-Type"),
-	    n = pl != NULL ? g_mime_param_list_length(pl) : 0;
-
-	for (i = 0; i < n; i++) {
-		nm = g_mime_param_get_name(g_mime_param_list_get_parameter_at(pl, i));
-		if (nm != NULL && strncasecmp(nm, "boundary", 8) == 0 &&
-		    (nm[8] == '\0' || nm[8] == '*'))
-			b++;
-	}
-	return k > b ? k : b;
-}
-
-static bool
-ambiguous(GMimeObject *top, const struct loc *l)
-{
-	return ct_count(top) > 1 || (l->mixed && ct_count(l->obj) > 1);
 }
 
 /*
@@ -619,30 +443,64 @@ is_encrypted(GMimeObject *o)
 
 /* ---- detached and opaque ----------------------------------------------- */
 
-/* Part 1's bytes as received, located through the boundaries. */
-static int
-signed_bytes(const struct raw *raw, GMimeObject *top, const struct loc *l,
-    const char **p, size_t *n)
-{
-	const char *b;
-	size_t off, len, boff;
+#define VERIFY_DIFFERS "the MIME structure reads otherwise at the byte level"
 
-	*p = raw->p;
-	*n = raw->n;
+/*
+ * Part 1's bytes as received, cut at RFC 2046 delimiters: [*off, *off + *n)
+ * of raw. NULL, or why they cannot be taken for the part GMime parsed (the
+ * same parts, starting at the same bytes).
+ */
+static const char *
+signed_bytes(const struct raw *raw, GMimeObject *top, const struct loc *l,
+    size_t *off, size_t *n)
+{
+	bool mapped = raw->map != NULL;
+	size_t o = 0, len = raw->n, co, clen, boff;
+	const char *b;
+
 	if (l->nested) {
+		if (!vmime_agrees(raw, 0, raw->n, GMIME_MULTIPART(top)))
+			return VERIFY_DIFFERS;
 		b = g_mime_multipart_get_boundary(GMIME_MULTIPART(top));
-		if (b == NULL || raw_child(*p, *n, b, 0, &off, &len, raw->map != NULL) != 0 ||
-		    raw_body(*p + off, len, &boff) != 0)
-			return -1;
-		*p += off + boff;
-		*n = len - boff;
+		if (vmime_child(raw->p, raw->n, b, 0, &co, &clen, mapped) != 0 ||
+		    vmime_body(raw->p + co, clen, &boff) != 0)
+			return "multipart/signed boundaries not found";
+		o = co + boff;
+		len = clen - boff;
 	}
+	if (!vmime_agrees(raw, o, len, GMIME_MULTIPART(l->obj)))
+		return VERIFY_DIFFERS;
 	b = g_mime_multipart_get_boundary(GMIME_MULTIPART(l->obj));
-	if (b == NULL || raw_child(*p, *n, b, 0, &off, &len, raw->map != NULL) != 0)
-		return -1;
-	*p += off;
-	*n = len;
-	return 0;
+	if (vmime_child(raw->p + o, len, b, 0, &co, &clen, mapped) != 0)
+		return "multipart/signed boundaries not found";
+	*off = o + co;
+	*n = clen;
+	return NULL;
+}
+
+/*
+ * Why the multipart/signed cannot be taken as one signed part and its
+ * signature, or NULL; *off and *n are then the signed bytes. A bare CR
+ * outside them ends a line for some readers and not for others.
+ */
+static const char *
+detached_shape(const struct raw *raw, GMimeObject *top, const struct loc *l,
+    size_t *off, size_t *n)
+{
+	GMimeObject *sig = g_mime_multipart_get_part(GMIME_MULTIPART(l->obj), 1);
+	const char *why;
+	bool mapped = raw->map != NULL;
+
+	if (!is_type(sig, "application", "pkcs7-signature") &&
+	    !is_type(sig, "application", "x-pkcs7-signature"))
+		return "the signature part is not application/pkcs7-signature";
+	if ((why = signed_bytes(raw, top, l, off, n)) != NULL)
+		return why;
+	if (vmime_bare_cr(raw->p, *off, mapped) ||
+	    vmime_bare_cr(raw->p + *off + *n, raw->n - *off - *n, mapped))
+		return "a bare CR in the MIME structure (readers split lines "
+		    "differently)";
+	return NULL;
 }
 
 /*
@@ -665,9 +523,9 @@ check_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
 		o = msg != NULL ? GMIME_OBJECT(msg) : NULL;
 	} else if (g_mime_object_get_content_type_parameter(o, "hp") == NULL)
 		return;
-	if (o == NULL || hdr_count(o, "From") == 0)
+	if (o == NULL || vmime_hdr_count(o, "From") == 0)
 		return;
-	if (hdr_count(o, "From") != 1 ||
+	if (vmime_hdr_count(o, "From") != 1 ||
 	    (v = g_mime_object_get_header(o, "From")) == NULL ||
 	    (a = policy_from_address(v)) == NULL || from == NULL ||
 	    strcasecmp(a, from) != 0)
@@ -685,13 +543,17 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 	CMS_ContentInfo *cms = NULL;
 	GByteArray *der = NULL;
 	const unsigned char *dp;
-	const char *p;
+	const char *why;
 	char *copy = NULL;
 	BIO *bio = NULL;
-	size_t n;
+	size_t off, n;
 
 	if (g_mime_multipart_get_count(mp) != 2) {
 		verify_cms_result(res, AR_NEUTRAL, "malformed multipart/signed");
+		goto out;
+	}
+	if ((why = detached_shape(raw, top, l, &off, &n)) != NULL) {
+		verify_cms_result(res, AR_NEUTRAL, why);
 		goto out;
 	}
 	if (is_encrypted(g_mime_multipart_get_part(mp, 0))) {
@@ -709,11 +571,7 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 		verify_cms_result(res, AR_NEUTRAL, "signature unparseable");
 		goto out;
 	}
-	if (signed_bytes(raw, top, l, &p, &n) != 0) {
-		verify_cms_result(res, AR_NEUTRAL, "multipart/signed boundaries not found");
-		goto out;
-	}
-	if ((bio = canon_bio(p, n, &copy, raw->map != NULL)) == NULL) {
+	if ((bio = canon_bio(raw->p + off, n, &copy, raw->map != NULL)) == NULL) {
 		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
 		goto out;
 	}
@@ -826,6 +684,18 @@ out:
 		g_byte_array_free(der, TRUE);
 }
 
+/* The same checks as detached_shape(), for a pkcs7-mime part. */
+static const char *
+opaque_shape(const struct raw *raw, GMimeObject *top, const struct loc *l)
+{
+	if (l->mixed && !vmime_agrees(raw, 0, raw->n, GMIME_MULTIPART(top)))
+		return VERIFY_DIFFERS;
+	if (vmime_bare_cr(raw->p, raw->n, raw->map != NULL))
+		return "a bare CR in the MIME structure (readers split lines "
+		    "differently)";
+	return NULL;
+}
+
 /*
  * What follows the signed first part of a multipart/mixed: a list footer,
  * said in the comment (a reader sees it beside the signed text), or more
@@ -852,14 +722,16 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
     const char *from_addr, time_t now, struct verify_result *res)
 {
 	GMimeObject *top = NULL;
+	const char *why;
 	struct raw raw;
 	struct loc l;
 
 	memset(res, 0, sizeof(*res));
 	res->result = AR_NONE;
 	ERR_clear_error();
-	if (raw_open(body, &raw) != 0 ||
-	    (top = parse_entity(headers != NULL ? headers : "", body)) == NULL) {
+	if (vmime_open(body, &raw) != 0 ||
+	    (top = parse_entity(headers != NULL ? headers : "", body,
+	    &raw.base)) == NULL) {
 		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
 		goto out;
 	}
@@ -868,11 +740,12 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
 	else if (l.kind != LOC_NONE && (pki == NULL || pki->store == NULL))
 		verify_cms_result(res, AR_TEMPERROR, "no trust anchors loaded");
-	else if (l.kind != LOC_NONE && ambiguous(top, &l))
-		verify_cms_result(res, AR_NEUTRAL,
-		    "ambiguous MIME: several Content-Type fields or boundary parameters");
+	else if (l.kind != LOC_NONE && (why = vmime_ambiguous(top)) != NULL)
+		verify_cms_result(res, AR_NEUTRAL, why);
 	else if (l.kind == LOC_DETACHED)
 		verify_detached(pki, &raw, top, &l, from_addr, now, res);
+	else if (l.kind == LOC_OPAQUE && (why = opaque_shape(&raw, top, &l)) != NULL)
+		verify_cms_result(res, AR_NEUTRAL, why);
 	else if (l.kind == LOC_OPAQUE)
 		verify_opaque(pki, l.obj, from_addr, now, res);
 	if (l.mixed && res->result == AR_PASS)
@@ -883,7 +756,7 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 out:
 	if (top != NULL)
 		g_object_unref(top);
-	raw_close(&raw);
+	vmime_close(&raw);
 	ERR_clear_error();
 	return res->result == AR_TEMPERROR ? -1 : 0;
 }

@@ -37,9 +37,14 @@
  *   - after a signed first part, anything but one short inline
  *     text/plain footer (a list's);
  *   - a weak digest (SHA-1) or key (RSA/DSA under 2048 bits).
- * - neutral: unparseable or unsupported S/MIME; or ambiguous MIME where the
- *   signature is found (two Content-Type fields or boundary parameters: a
- *   reader may see other content than GMime).
+ * - neutral: unparseable or unsupported S/MIME; or MIME a reader may read
+ *   otherwise than segel (verify_mime.h): in any part of the message two
+ *   Content-Type, Content-Transfer-Encoding or Content-Disposition fields,
+ *   a parameter twice, a Content-* name with space before the colon, a
+ *   boundary RFC 2046 does not allow, nesting deeper than 16; a bare CR
+ *   outside the signed bytes; a signature part not typed pkcs7-signature;
+ *   or segel's cut at RFC 2046 delimiters (only white space after one) and
+ *   GMime's parse disagree on the number of parts or where they start.
  * - permerror: signer certificate not in the message.
  * - temperror: internal failure, no trust anchors.
  * - AR_SKIP: encrypted mail, and a signature over encrypted content (it
