@@ -3,7 +3,8 @@
 # segel (the unit cases are in tests/unit/test_attack_verify.c):
 # - forged results under header names Postfix may hand over differently
 #   (lower and upper case, a space before the colon) and our id with a
-#   trailing dot are removed; ARC- and X- look-alikes stay;
+#   trailing dot, RFC 2047-encoded, percent-escaped, with full-width dots
+#   or a comment inside are removed (issue 18); ARC- and X- look-alikes stay;
 # - two From header fields: never pass;
 # - a partner certificate (issued by the trusted test BSrE CA) whose CN and
 #   O carry CR LF, a whole Authentication-Results line and parentheses: the
@@ -62,13 +63,18 @@ EOF
 	printf 'Authentication-Results : %s; smime=pass (forged-sp)\n' "$ID"
 	printf 'Authentication-Results: %s.; smime=pass (forged-dot)\n' "$ID"
 	printf 'Authentication-Results:\n\t%s\n\t; smime=pass (forged-fold)\n' "$ID"
+	# issue 18: ids a reader decodes to ours
+	printf 'Authentication-Results: =?utf-8?q?%s?=; smime=pass (forged-2047)\n' "$(printf %s "$ID" | sed 's/\./=2E/g')"
+	printf 'Authentication-Results: %s; smime=pass (forged-pct)\n' "$(printf %s "$ID" | sed 's/\./%2E/g')"
+	printf 'Authentication-Results: %s; smime=pass (forged-nfkc)\n' "$(printf %s "$ID" | sed 's/\./\xef\xbc\x8e/g')"
+	printf 'Authentication-Results: "%s" (c); smime=pass (forged-cfws)\n' "$(printf %s "$ID" | sed 's/\./(x)./')"
 	printf 'ARC-Authentication-Results: i=1; %s; smime=pass (arc-keep)\n' "$ID"
 	printf 'X-Authentication-Results: %s; smime=pass (x-keep)\n' "$ID"
 	hdr forged "$SARI"
 	sign "$PKI/partner/sari.pem" "$PKI/partner/sari.key"
 } >"$W/forged.eml"
 if why=$(deliver forged "$SARI" "$W/forged.eml"); then
-	for t in lc uc sp dot fold; do
+	for t in lc uc sp dot fold 2047 pct nfkc cfws; do
 		if grep -q "forged-$t" "$W/forged.out"; then
 			fail "forged_$t" "still there: $(grep -i "forged-$t" "$W/forged.out")"
 		else

@@ -645,6 +645,11 @@ static const struct fcase forged[] = {
 	{ "Authentication-Results", " " ID ". ; smime=pass", true },
 	{ "Authentication-Results", " \"" ID ".\"; smime=pass", true },
 	{ "Authentication-Results", " " ID ";", true },
+	/* issue 18: what a reader decodes to our id (test_authres has more) */
+	{ "Authentication-Results", " =?utf-8?q?mail=2Etanjungpinangkota=2Ego=2Eid?=; smime=pass", true },
+	{ "Authentication-Results", " mail\xef\xbc\x8etanjungpinangkota.go.id; smime=pass", true },
+	{ "Authentication-Results", " mail.tanjungpinangk\xd0\xbeta.go.id; smime=pass", true },
+	{ "Authentication-Results", " mail%2Etanjungpinangkota.go.id; smime=pass", true },
 	{ "Authentication-Results", " x." ID "; smime=pass", false },
 	{ "Authentication-Results", " " ID ".x; smime=pass", false },
 	{ "ARC-Authentication-Results", " i=1; " ID "; smime=pass", false },
