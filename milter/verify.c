@@ -760,3 +760,55 @@ out:
 	ERR_clear_error();
 	return res->result == AR_TEMPERROR ? -1 : 0;
 }
+
+/*
+ * A message this gateway signed: the checks of smime_verify() but the
+ * signature's own (it was just made), so that the internal copy's result
+ * is the one an inbound copy of the same bytes would get.
+ */
+static void
+own_shape(const struct raw *raw, GMimeObject *top, const struct loc *l,
+    const char *from, struct verify_result *res)
+{
+	const char *why;
+	size_t off, n;
+
+	if (l->kind != LOC_DETACHED || l->mixed)
+		verify_cms_result(res, AR_NEUTRAL, "not one multipart/signed");
+	else if ((why = vmime_ambiguous(top)) != NULL)
+		verify_cms_result(res, AR_NEUTRAL, why);
+	else if (g_mime_multipart_get_count(GMIME_MULTIPART(l->obj)) != 2)
+		verify_cms_result(res, AR_NEUTRAL, "malformed multipart/signed");
+	else if ((why = detached_shape(raw, top, l, &off, &n)) != NULL)
+		verify_cms_result(res, AR_NEUTRAL, why);
+	else if (from == NULL || res->identifier == NULL ||
+	    strcasecmp(from, res->identifier) != 0)
+		verify_cms_result(res, AR_POLICY,
+		    "the signer is not the one From address");
+	else
+		check_inner_from(g_mime_multipart_get_part(
+		    GMIME_MULTIPART(l->obj), 0), from, res);
+}
+
+int
+smime_verify_own(const char *headers, struct msgbuf *body,
+    const char *from_addr, struct verify_result *res)
+{
+	GMimeObject *top = NULL;
+	struct raw raw;
+	struct loc l;
+
+	if (vmime_open(body, &raw) != 0 ||
+	    (top = parse_entity(headers != NULL ? headers : "", body,
+	    &raw.base)) == NULL) {
+		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
+		goto out;
+	}
+	locate(top, &l);
+	own_shape(&raw, top, &l, from_addr, res);
+out:
+	if (top != NULL)
+		g_object_unref(top);
+	vmime_close(&raw);
+	return res->result == AR_TEMPERROR ? -1 : 0;
+}

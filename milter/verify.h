@@ -95,6 +95,19 @@ struct verify_result {
  */
 int smime_verify(const struct pki *, const char *headers, struct msgbuf *body,
     const char *from_addr, time_t now, struct verify_result *res);
+/*
+ * For a message this gateway has just signed (headers: its Content-Type
+ * as "Name: value\r\n" lines; body: the signed body): every rule of
+ * smime_verify() but the signature check, so that what an inbound copy
+ * would call policy or neutral is never pass on the internal copy. res is
+ * filled by the caller as for a pass (result AR_PASS, identifier the
+ * signer's address, comment, part...) and only lowered (the comment then
+ * replaced). from_addr: From as do_verify derives it (NULL when From does
+ * not show exactly one address). Returns -1 on an internal failure
+ * (AR_TEMPERROR), else 0.
+ */
+int smime_verify_own(const char *headers, struct msgbuf *body,
+    const char *from_addr, struct verify_result *res);
 /* Frees the strings and zeroes *res (not res itself). Accepts NULL. */
 void verify_result_free(struct verify_result *);
 

@@ -6,6 +6,8 @@
 #   trailing dot, RFC 2047-encoded, percent-escaped, with full-width dots
 #   or a comment inside are removed (issue 18); ARC- and X- look-alikes stay;
 # - two From header fields: never pass;
+# - an internal copy (bob to a colleague) whose body is a message/rfc822
+#   from another address is policy, as the inbound copy would be;
 # - a partner certificate (issued by the trusted test BSrE CA) whose CN and
 #   O carry CR LF, a whole Authentication-Results line and parentheses: the
 #   delivered message has exactly one field of ours, python3-authres reads
@@ -96,6 +98,50 @@ if why=$(deliver forged "$SARI" "$W/forged.eml"); then
 	fi
 else
 	fail forged "$why"
+fi
+
+# ---------------------------------------------------------------- internal
+# Issue 18 point 3: bob, logged in, writes to a colleague; the signed
+# internal copy carries the result an inbound copy would get, so a body
+# that shows another From (message/rfc822 from the Walikota) is never
+# "pass (signed by this gateway for bob)".
+BOB=bob@$DOMAIN
+internal() { # NAME: send $W/NAME.eml as bob to $RCPT, delivered copy in NAME.out
+	local f
+	N=$((N + 1))
+	send_sub bob "$BOB" "$RCPT" "$W/$1.eml" || { echo "swaks: $(last_reply)"; return 1; }
+	sink_wait "$N" 30 || { echo "not delivered"; return 1; }
+	f=$(sink_find "Message-ID: <$1.$$@t-attack.example>") || { echo "not in the sink"; return 1; }
+	sink_message "$f" "$W/$1.out"
+}
+{
+	hdr int_rfc822 "$BOB"
+	printf 'MIME-Version: 1.0\nContent-Type: message/rfc822\n\n'
+	printf 'From: Walikota Tanjungpinang <walikota@%s>\nTo: %s\nSubject: Perintah\n\nTransfer ke rekening 123.\n' "$DOMAIN" "$RCPT"
+} >"$W/int_rfc822.eml"
+{
+	hdr int_plain "$BOB"
+	printf 'Content-Type: text/plain\n\nMemo.\n'
+} >"$W/int_plain.eml"
+if why=$(internal int_rfc822); then
+	ar=$(ours "$W/int_rfc822.out")
+	if printf '%s' "$ar" | grep -q 'smime=policy' && printf '%s' "$ar" | grep -q 'From inside'; then
+		pass "internal_rfc822: smime=policy, as an inbound copy"
+	else
+		fail internal_rfc822 "want policy: $ar"
+	fi
+else
+	fail internal_rfc822 "$why"
+fi
+if why=$(internal int_plain); then
+	ar=$(ours "$W/int_plain.out")
+	if printf '%s' "$ar" | grep -q 'smime=pass.*signed by this gateway for'; then
+		pass "internal_plain: smime=pass"
+	else
+		fail internal_plain "want pass: $ar"
+	fi
+else
+	fail internal_plain "$why"
 fi
 
 # ---------------------------------------------------------------- two From
