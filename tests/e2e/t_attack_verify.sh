@@ -8,6 +8,8 @@
 # - two From header fields: never pass;
 # - an internal copy (bob to a colleague) whose body is a message/rfc822
 #   from another address is policy, as the inbound copy would be;
+# - archive copies, their folders and the audit log the daemon made are
+#   private to its user; the socket is 0660 in socket_group;
 # - a partner certificate (issued by the trusted test BSrE CA) whose CN and
 #   O carry CR LF, a whole Authentication-Results line and parentheses: the
 #   delivered message has exactly one field of ours, python3-authres reads
@@ -142,6 +144,25 @@ if why=$(internal int_plain); then
 	fi
 else
 	fail internal_plain "$why"
+fi
+
+# ---------------------------------------------------------------- modes
+# Issue 18 point 6: what the live daemon created (archive copies of the
+# internal mail above, the audit log) is its user's alone; the socket is
+# 0660 in socket_group (the harness names "postfix").
+bad=$(find "$H/archive" -mindepth 1 \( -type f -o -type d \) -perm /077 2>/dev/null;
+	find "$H/audit.log" -perm /077 2>/dev/null)
+n=$(find "$H/archive" -type f -name '*.eml' | grep -c .)
+if [ -z "$bad" ] && [ "$n" -gt 0 ] && [ -s "$H/audit.log" ]; then
+	pass "modes: $n archive copies, their folders and audit.log private"
+else
+	fail modes "readable beyond the owner: $bad ($n archive copies)"
+fi
+sm=$(stat -c '%a %G' "$H/segel.sock" 2>/dev/null)
+if [ "$sm" = "660 postfix" ]; then
+	pass "socket: 0660, group postfix"
+else
+	fail socket "$sm"
 fi
 
 # ---------------------------------------------------------------- two From
