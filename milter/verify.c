@@ -2,15 +2,18 @@
  * verify.c - verification of incoming S/MIME signatures and the RFC 7281
  * result (see verify.h).
  *
- * Public: smime_verify, verify_result_free.
+ * Public: smime_verify, smime_verify_own, verify_result_free; to
+ * verify_opaque.c (verify_int.h): verify_is_pkcs7_mime, verify_is_encrypted,
+ * verify_inner_from, verify_mapbio, verify_nid_encrypted.
  *
  * This file finds the signature: GMime gives the structure (content types,
  * boundaries, the signature part); the signed bytes of a multipart/signed
- * are cut from the received buffer between the delimiter lines (never
- * re-serialized) and only bare LF is turned into CRLF. verify_cms.c then
- * judges the CMS. Everything read from the message is bounded; an
- * unexpected input gives a result, never a crash. Internal failures give
- * AR_TEMPERROR and -1.
+ * are cut from the received buffer at RFC 2046 delimiters (never
+ * re-serialized), checked against GMime's reading (verify_mime.c), and
+ * only bare LF is turned into CRLF. verify_cms.c then judges the CMS;
+ * opaque signed-data is verified by verify_opaque.c. Everything read from
+ * the message is bounded; an unexpected input gives a result, never a
+ * crash. Internal failures give AR_TEMPERROR and -1.
  */
 #include <sys/mman.h>
 
@@ -31,11 +34,12 @@
 #include "util.h"
 #include "verify.h"
 #include "verify_cms.h"
+#include "verify_der.h"
+#include "verify_int.h"
 #include "verify_mime.h"
 
 #define VERIFY_SIG_MAX		(1024 * 1024)	/* decoded detached signature */
-#define VERIFY_OPAQUE_MAX	(256 * 1024 * 1024)
-#define VERIFY_SNIFF_MAX	(64 * 1024)	/* enough for a part's headers */
+#define VERIFY_SNIFF_BYTES	512	/* a ContentInfo's type, decoded */
 #define VERIFY_FOOTER_MAX	4096		/* a list footer, as encoded */
 
 enum loc_kind { LOC_NONE, LOC_DETACHED, LOC_OPAQUE, LOC_ENCRYPTED };
@@ -134,9 +138,8 @@ mapbio_init_once(void)
 	mapbio_meth = m;
 }
 
-/* A read BIO over mapped bytes that releases what it has handed out. */
-static BIO *
-mapbio_new(const char *p, size_t n)
+BIO *
+verify_mapbio(const char *p, size_t n)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct mapbio *m;
@@ -172,7 +175,7 @@ canon_bio(const char *p, size_t n, char **copy, int mapped)
 	if (n + lfs > INT_MAX)
 		return NULL;
 	if (lfs == 0 && mapped && n > 0)
-		return mapbio_new(p, n);
+		return verify_mapbio(p, n);
 	if (lfs == 0)
 		return BIO_new_mem_buf(n ? p : "", (int)n);
 	q = xmalloc(n + lfs);
@@ -249,8 +252,8 @@ is_type(GMimeObject *o, const char *type, const char *sub)
 	return ct != NULL && g_mime_content_type_is_type(ct, type, sub);
 }
 
-static bool
-is_pkcs7_mime(GMimeObject *o)
+bool
+verify_is_pkcs7_mime(GMimeObject *o)
 {
 	const char *fn;
 	size_t n;
@@ -290,7 +293,7 @@ locate_in(GMimeObject *o, struct loc *l, const char *sec, const char *sigsec)
 		l->part = sigsec;
 	} else if (GMIME_IS_MULTIPART_ENCRYPTED(o)) {
 		l->kind = LOC_ENCRYPTED;
-	} else if (is_pkcs7_mime(o)) {
+	} else if (verify_is_pkcs7_mime(o)) {
 		l->kind = LOC_OPAQUE;
 		l->part = sec;
 	}
@@ -405,40 +408,62 @@ cms_type(CMS_ContentInfo *cms)
 	return OBJ_obj2nid(CMS_get0_type(cms));
 }
 
-static bool
-nid_is_encrypted(int nid)
+bool
+verify_nid_encrypted(int nid)
 {
 	return nid == NID_pkcs7_enveloped || nid == NID_id_smime_ct_authEnvelopedData ||
 	    nid == NID_pkcs7_encrypted;
 }
 
-/* An encrypted entity: a signature over it says nothing about its author. */
-static bool
-is_encrypted(GMimeObject *o)
+/*
+ * The NID of the CMS a pkcs7-mime leaf carries, from its first decoded
+ * bytes: the type is known without decoding (or holding) the rest.
+ */
+static int
+sniff_type(GMimeObject *o)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(o));
+	GMimeContentEncoding enc;
+	GMimeStream *src, *f;
+	GMimeFilter *dec;
+	unsigned char buf[VERIFY_SNIFF_BYTES];
+	size_t n = 0;
+	gssize r;
+
+	if (w == NULL || (src = g_mime_data_wrapper_get_stream(w)) == NULL ||
+	    g_mime_stream_reset(src) == -1)
+		return NID_undef;
+	enc = g_mime_data_wrapper_get_encoding(w);
+	f = g_mime_stream_filter_new(src);
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+		dec = g_mime_filter_basic_new(enc, FALSE);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(f), dec);
+		g_object_unref(dec);
+	}
+	while (n < sizeof(buf) && (r = g_mime_stream_read(f, (char *)buf + n,
+	    sizeof(buf) - n)) > 0)
+		n += (size_t)r;
+	g_object_unref(f);
+	g_mime_stream_reset(src);
+	return vder_type(buf, n);
+}
+
+bool
+verify_is_encrypted(GMimeObject *o)
 {
 	const char *st;
-	GByteArray *a;
-	CMS_ContentInfo *cms;
-	const unsigned char *p;
-	bool enc = false;
 
 	if (GMIME_IS_MULTIPART_ENCRYPTED(o))
 		return true;
-	if (!is_pkcs7_mime(o))
+	if (!verify_is_pkcs7_mime(o))
 		return false;
 	/* Any other label is not believed: a reader decodes the CMS. */
 	st = g_mime_object_get_content_type_parameter(o, "smime-type");
 	if (st != NULL && strcasestr(st, "enveloped") != NULL)
 		return true;
-	if ((a = decode_part(o, VERIFY_OPAQUE_MAX)) == NULL)
-		return false;
-	p = a->data;
-	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)a->len)) != NULL)
-		enc = nid_is_encrypted(cms_type(cms));
-	CMS_ContentInfo_free(cms);
-	g_byte_array_free(a, TRUE);
-	ERR_clear_error();
-	return enc;
+	return verify_nid_encrypted(sniff_type(o));
 }
 
 /* ---- detached and opaque ----------------------------------------------- */
@@ -509,8 +534,8 @@ detached_shape(const struct raw *raw, GMimeObject *top, const struct loc *l,
  * 9788's hp parameter. A pass stands only when that From shows one
  * address (policy_from_address), the From address.
  */
-static void
-check_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
+void
+verify_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
 {
 	GMimeMessage *msg;
 	const char *v;
@@ -556,7 +581,7 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 		verify_cms_result(res, AR_NEUTRAL, why);
 		goto out;
 	}
-	if (is_encrypted(g_mime_multipart_get_part(mp, 0))) {
+	if (verify_is_encrypted(g_mime_multipart_get_part(mp, 0))) {
 		verify_cms_result(res, AR_SKIP, "signed content is encrypted, cannot be checked");
 		goto out;
 	}
@@ -576,109 +601,10 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 		goto out;
 	}
 	verify_cms_check(pki, cms, bio, from, now, res);
-	check_inner_from(g_mime_multipart_get_part(mp, 0), from, res);
+	verify_inner_from(g_mime_multipart_get_part(mp, 0), from, res);
 out:
 	BIO_free(bio);
 	free(copy);
-	CMS_ContentInfo_free(cms);
-	if (der != NULL)
-		g_byte_array_free(der, TRUE);
-}
-
-static GMimeObject *
-parse_mem(const unsigned char *p, size_t n)
-{
-	GMimeStream *s = g_mime_stream_mem_new_with_buffer((const char *)p, n);
-	GMimeParser *parser = g_mime_parser_new_with_stream(s);
-	GMimeObject *o = g_mime_parser_construct_part(parser, NULL);
-
-	g_object_unref(parser);
-	g_object_unref(s);
-	return o;
-}
-
-/*
- * An opaque signature's content, parsed for its type: the first bytes, and
- * all of it when it is a pkcs7-mime entity, whose CMS type decides (its
- * smime-type label may lie).
- */
-static bool
-econtent_is_encrypted(CMS_ContentInfo *cms)
-{
-	ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
-	const unsigned char *p;
-	GMimeObject *o;
-	bool enc = false;
-	size_t len;
-
-	if (pos == NULL || *pos == NULL)
-		return false;
-	p = ASN1_STRING_get0_data(*pos);
-	len = (size_t)ASN1_STRING_length(*pos);
-	if ((o = parse_mem(p, len > VERIFY_SNIFF_MAX ? VERIFY_SNIFF_MAX : len)) ==
-	    NULL)
-		return false;
-	if (is_pkcs7_mime(o) && len > VERIFY_SNIFF_MAX) {
-		g_object_unref(o);
-		if ((o = parse_mem(p, len)) == NULL)
-			return false;
-	}
-	enc = is_encrypted(o);
-	g_object_unref(o);
-	return enc;
-}
-
-static void
-econtent_check_from(CMS_ContentInfo *cms, const char *from,
-    struct verify_result *res)
-{
-	ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
-	GMimeObject *o;
-
-	if (pos == NULL || *pos == NULL ||
-	    (o = parse_mem(ASN1_STRING_get0_data(*pos),
-	    (size_t)ASN1_STRING_length(*pos))) == NULL)
-		return;
-	check_inner_from(o, from, res);
-	g_object_unref(o);
-}
-
-static void
-verify_opaque(const struct pki *pki, GMimeObject *o, const char *from,
-    time_t now, struct verify_result *res)
-{
-	const char *st = g_mime_object_get_content_type_parameter(o, "smime-type");
-	CMS_ContentInfo *cms = NULL;
-	GByteArray *der = NULL;
-	const unsigned char *dp;
-	int nid;
-
-	if (st != NULL && strcasestr(st, "enveloped") != NULL) {
-		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
-		return;
-	}
-	if ((der = decode_part(o, VERIFY_OPAQUE_MAX)) == NULL) {
-		verify_cms_result(res, AR_NEUTRAL, "S/MIME part unreadable");
-		goto out;
-	}
-	dp = der->data;
-	if ((cms = d2i_CMS_ContentInfo(NULL, &dp, (long)der->len)) == NULL) {
-		verify_cms_result(res, AR_NEUTRAL, "S/MIME content unparseable");
-		goto out;
-	}
-	if (nid_is_encrypted(nid = cms_type(cms)))
-		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
-	else if (nid != NID_pkcs7_signed)
-		verify_cms_result(res, AR_NEUTRAL, "S/MIME content is not signed data");
-	else if (CMS_is_detached(cms))
-		verify_cms_result(res, AR_NEUTRAL, "signed data without content");
-	else if (econtent_is_encrypted(cms))
-		verify_cms_result(res, AR_SKIP, "signed content is encrypted, cannot be checked");
-	else
-		verify_cms_check(pki, cms, NULL, from, now, res);
-	if (res->result == AR_PASS)
-		econtent_check_from(cms, from, res);
-out:
 	CMS_ContentInfo_free(cms);
 	if (der != NULL)
 		g_byte_array_free(der, TRUE);
@@ -747,7 +673,8 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 	else if (l.kind == LOC_OPAQUE && (why = opaque_shape(&raw, top, &l)) != NULL)
 		verify_cms_result(res, AR_NEUTRAL, why);
 	else if (l.kind == LOC_OPAQUE)
-		verify_opaque(pki, l.obj, from_addr, now, res);
+		verify_opaque(pki, l.obj, msgbuf_tmp_dir(body), from_addr, now,
+		    res);
 	if (l.mixed && res->result == AR_PASS)
 		unsigned_after(top, res);
 	if (l.part != NULL && res->result != AR_NONE && res->result != AR_SKIP &&
@@ -786,7 +713,7 @@ own_shape(const struct raw *raw, GMimeObject *top, const struct loc *l,
 		verify_cms_result(res, AR_POLICY,
 		    "the signer is not the one From address");
 	else
-		check_inner_from(g_mime_multipart_get_part(
+		verify_inner_from(g_mime_multipart_get_part(
 		    GMIME_MULTIPART(l->obj), 0), from, res);
 }
 

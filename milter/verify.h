@@ -51,6 +51,11 @@
  *   says nothing about who wrote the plaintext). The CMS type decides; a
  *   smime-type label is believed only when it says enveloped.
  *
+ * Memory: big bodies stay in the spool file (mapped, pages released as
+ * read); the DER of opaque signed-data goes to a temporary file in the
+ * body's tmp_dir and its content is never held whole (verify_der.h), so a
+ * 42 MB nested opaque message verifies in a few MB (test_verify_memory).
+ *
  * With several signers the worst result is reported. Nested signatures
  * inside the signed content are not examined. Input is bounded (signature
  * 1 MiB, 64 certificates, 16 CRLs, 8 signers).
