@@ -4,8 +4,9 @@
  * message (alice's, both) is spooled to a file as the daemon spools a big
  * body, and verified; the process's peak RSS (VmHWM, reset through
  * /proc/self/clear_refs before verifying) must stay under 64 MB and the
- * result must be pass. The figure is printed for tests/bench and the
- * report.
+ * result must be pass. Opaque BER that cannot be split (indefinite
+ * lengths) is read whole: bounded too, and neutral past 12 MB. The figures
+ * are printed for the report.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -45,6 +46,20 @@ static const char mkbig[] =
     "openssl cms -sign -nodetach -binary -in inner.eml -signer $S/$A.pem -inkey $S/$A.key "
     "-certfile $P/chain.pem | sed 's/\\r*$/\\r/'; } > m.eml\n"
     "rm inner.eml\n";
+
+/* opaque signed-data in BER with indefinite lengths (-stream), content of
+ * MB megabytes: verified whole in memory up to 12 MB, neutral beyond */
+static const char mkber[] =
+    "S=$P/staff; A=alice@tanjungpinangkota.go.id\n"
+    "{ printf 'Content-Type: text/plain; charset=us-ascii\\r\\n"
+    "Content-Transfer-Encoding: base64\\r\\n\\r\\n'; "
+    "head -c $((MB * 1024 * 1024 * 3 / 4 - 4096)) /dev/zero | tr '\\0' 'y' | "
+    "base64 -w 76 | sed 's/$/\\r/'; } > c.txt\n"
+    "{ printf 'From: Alice <%s>\\r\\nTo: kepala@tanjungpinangkota.go.id\\r\\n"
+    "Subject: ber\\r\\nMessage-ID: <ber@x>\\r\\n' $A; "
+    "openssl cms -sign -nodetach -binary -stream -in c.txt -signer $S/$A.pem "
+    "-inkey $S/$A.key -certfile $P/chain.pem | sed 's/\\r*$/\\r/'; } > m.eml\n"
+    "rm c.txt\n";
 
 static long
 hwm_kb(void)
@@ -125,6 +140,42 @@ START_TEST(nested_opaque_42mb)
 }
 END_TEST
 
+/* BER of 11 MB (the in-memory path, bounded) and of 14 MB (neutral). */
+START_TEST(ber_opaque)
+{
+	static const struct {
+		int mb;
+		enum ar_result want;
+	} c[] = { { 11, AR_PASS }, { 14, AR_NEUTRAL } };
+	struct verify_result res;
+	struct msgbuf *mb;
+	struct sbuf h;
+	char *dir = xasprintf("%s/ber%d", tmpdir, _i), *script;
+	long peak;
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	tl_write(tmpdir, "lib.sh", "set -e\n");
+	script = xasprintf("MB=%d\n%s", c[_i].mb, mkber);
+	tl_script(dir, tl_path(tmpdir, "pki"), script);
+	sbuf_init(&h);
+	mb = spool(tl_path(dir, "m.eml"), &h);
+	(void)hwm_reset();
+	ck_assert_int_eq(smime_verify(pki, h.s, mb, ALICE, time(NULL), &res), 0);
+	peak = hwm_kb();
+	printf("verify_memory: BER, %zu byte message: %ld kB peak (%s: %s)\n",
+	    msgbuf_len(mb), peak, ar_result_name(res.result),
+	    res.comment ? res.comment : "");
+	ck_assert_msg(res.result == c[_i].want, "result %s (%s)",
+	    ar_result_name(res.result), res.comment ? res.comment : "");
+	ck_assert_msg(peak <= PEAK_MAX_KB, "peak RSS %ld kB", peak);
+	verify_result_free(&res);
+	msgbuf_free(mb);
+	sbuf_free(&h);
+	free(script);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -142,6 +193,7 @@ main(void)
 	g_mime_init();
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, nested_opaque_42mb);
+	tcase_add_loop_test(tc, ber_opaque, 0, 2);
 	suite_add_tcase(s, tc);
 	rc = tl_run(s);
 	pki_free(pki);
