@@ -71,6 +71,7 @@ verify_result_free(struct verify_result *res)
 struct mapbio {
 	const char *p;
 	size_t n, pos, dropped;
+	bool drop;		/* a file mapping: release what was read */
 };
 
 static int
@@ -85,7 +86,7 @@ mapbio_read(BIO *bio, char *out, int len)
 		k = (size_t)len;
 	memcpy(out, m->p + m->pos, k);
 	m->pos += k;
-	if (m->pos - m->dropped >= VMIME_DROP_STEP) {
+	if (m->drop && m->pos - m->dropped >= VMIME_DROP_STEP) {
 		vmime_drop(m->p + m->dropped, m->p + m->pos);
 		m->dropped = m->pos;
 	}
@@ -138,8 +139,13 @@ mapbio_init_once(void)
 	mapbio_meth = m;
 }
 
-BIO *
-verify_mapbio(const char *p, size_t n)
+/*
+ * A read BIO over p. Never a memory BIO: OpenSSL 3.0's CMS_verify copies a
+ * memory BIO given as content and leaks the copy when CMS_dataInit fails
+ * (found by fuzz_verify).
+ */
+static BIO *
+readbio_new(const char *p, size_t n, bool drop)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct mapbio *m;
@@ -151,9 +157,16 @@ verify_mapbio(const char *p, size_t n)
 	m = xcalloc(1, sizeof(*m));
 	m->p = p;
 	m->n = n;
+	m->drop = drop;
 	BIO_set_data(bio, m);
 	BIO_set_init(bio, 1);
 	return bio;
+}
+
+BIO *
+verify_mapbio(const char *p, size_t n)
+{
+	return readbio_new(p, n, true);
 }
 
 /* A BIO over the bytes with every bare LF made CRLF (copied only then). */
@@ -174,10 +187,8 @@ canon_bio(const char *p, size_t n, char **copy, int mapped)
 	}
 	if (n + lfs > INT_MAX)
 		return NULL;
-	if (lfs == 0 && mapped && n > 0)
-		return verify_mapbio(p, n);
 	if (lfs == 0)
-		return BIO_new_mem_buf(n ? p : "", (int)n);
+		return readbio_new(n ? p : "", n, mapped);
 	q = xmalloc(n + lfs);
 	for (i = j = 0; i < n; i++) {
 		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
@@ -185,7 +196,7 @@ canon_bio(const char *p, size_t n, char **copy, int mapped)
 		q[j++] = p[i];
 	}
 	*copy = q;
-	return BIO_new_mem_buf(q, (int)j);
+	return readbio_new(q, j, false);
 }
 
 /* ---- MIME structure ---------------------------------------------------- */
