@@ -28,6 +28,26 @@
 #define ALICE "alice@tanjungpinangkota.go.id"
 #define PEAK_MAX_KB (64 * 1024)
 
+/* ASan's shadow memory and quarantine are not the daemon's RSS: under
+ * make check-sanitize the results are checked, the bound is not. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL false
+#else
+#define RSS_MEANINGFUL true
+#endif
+
+static void
+assert_peak(long peak, const char *what)
+{
+	if (!RSS_MEANINGFUL) {
+		printf("SKIP: %s: peak RSS %ld kB not checked under ASan\n", what,
+		    peak);
+		return;
+	}
+	ck_assert_msg(peak <= PEAK_MAX_KB, "%s: peak RSS %ld kB > %d kB", what,
+	    peak, PEAK_MAX_KB);
+}
+
 static char tmpdir[] = "/tmp/segel-test-mem.XXXXXX";
 static struct pki *pki;
 
@@ -132,8 +152,7 @@ START_TEST(nested_opaque_42mb)
 	    ar_result_name(res.result));
 	ck_assert_msg(res.result == AR_PASS, "result %s (%s)",
 	    ar_result_name(res.result), res.comment ? res.comment : "");
-	ck_assert_msg(peak <= PEAK_MAX_KB, "peak RSS %ld kB > %d kB", peak,
-	    PEAK_MAX_KB);
+	assert_peak(peak, "nested opaque");
 	verify_result_free(&res);
 	msgbuf_free(mb);
 	sbuf_free(&h);
@@ -167,7 +186,7 @@ START_TEST(ber_opaque)
 	    res.comment ? res.comment : "");
 	ck_assert_msg(res.result == c[_i].want, "result %s (%s)",
 	    ar_result_name(res.result), res.comment ? res.comment : "");
-	ck_assert_msg(peak <= PEAK_MAX_KB, "peak RSS %ld kB", peak);
+	assert_peak(peak, "BER opaque");
 	verify_result_free(&res);
 	msgbuf_free(mb);
 	sbuf_free(&h);
