@@ -280,6 +280,44 @@ param_twice(GMimeParamList *pl)
 	return false;
 }
 
+/* An RFC 2047 encoded-word ("=?cs?B?...?=") anywhere in s. */
+static bool
+has_encoded_word(const char *s)
+{
+	const char *p, *q;
+
+	for (p = strstr(s, "=?"); p != NULL; p = strstr(p + 2, "=?")) {
+		q = p + 2 + strcspn(p + 2, "? \t\r\n\"");
+		if (q[0] == '?' && strchr("bBqQ", q[1]) != NULL && q[1] != '\0' &&
+		    q[2] == '?' && strstr(q + 3, "?=") != NULL)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A multipart's Content-Type with an encoded-word: RFC 2047 §5 allows none
+ * in parameters, yet GMime and Python decode one in the boundary and other
+ * readers do not, and so cut the body at other lines.
+ */
+static bool
+encoded_boundary(GMimeObject *o)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	GMimeHeader *h;
+	const char *v;
+	int i, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+
+	for (i = 0; i < n; i++) {
+		h = g_mime_header_list_get_header_at(hl, i);
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Content-Type") == 0 &&
+		    (v = g_mime_header_get_raw_value(h)) != NULL &&
+		    has_encoded_word(v))
+			return true;
+	}
+	return false;
+}
+
 /* The fields of one entity, without its children. */
 static const char *
 fields_ambiguous(GMimeObject *o)
@@ -300,7 +338,8 @@ fields_ambiguous(GMimeObject *o)
 		return "ambiguous MIME: a parameter given twice (boundary, "
 		    "charset, name...)";
 	if (GMIME_IS_MULTIPART(o) &&
-	    !vmime_boundary_ok(g_mime_multipart_get_boundary(GMIME_MULTIPART(o))))
+	    (!vmime_boundary_ok(g_mime_multipart_get_boundary(GMIME_MULTIPART(o))) ||
+	    encoded_boundary(o)))
 		return "ambiguous MIME: a boundary RFC 2046 does not allow";
 	return NULL;
 }

@@ -540,6 +540,12 @@ static const struct acase cases[] = {
 	  "msg $A staff $A; b=$(bnd); sed -i \"s/boundary=\\\"$b\\\"/boundary=\\\"$b \\\"/; s/^--$b\\(-*\\)\\r*$/--$b \\1\\r/\" m.eml; "
 	  PREAMBLE("x\\r\\n--$b\\r\\nContent-Type: text/plain\\r\\n\\r\\nTransfer ke rekening 123\\r\\n"),
 	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
+	/* RFC 2047 §5: no encoded-word in a parameter; GMime and Python decode
+	 * one in the boundary, other readers cut at the literal one */
+	{ "boundary parameter as an encoded-word",
+	  "msg $A staff $A; b=$(bnd); sed -i \"s/boundary=\\\"$b\\\"/boundary=\\\"=?us-ascii?q?$b?=\\\"/\" m.eml; "
+	  PREAMBLE("--=?us-ascii?q?$b?=\\r\\nContent-Type: text/plain\\r\\n\\r\\nTransfer ke rekening 123\\r\\n--=?us-ascii?q?$b?=--\\r\\n"),
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
 	{ "list shape with the boundary reused inside",
 	  "staff $A > s.eml; b=$(sed -n 's/.*boundary=\"\\([^\"]*\\)\".*/\\1/p' s.eml | head -1); "
 	  "{ hdr $A; mixed s.eml 'Content-Type: text/plain' 'footer'; } | sed \"s/LIST/$b/g\" > m.eml",
