@@ -6,6 +6,8 @@
 #   trailing dot, RFC 2047-encoded, percent-escaped, with full-width dots
 #   or a comment inside are removed (issue 18); ARC- and X- look-alikes stay;
 # - two From header fields: never pass;
+# - a genuine signed message with "--BB--x" and text after its signed part
+#   (issue 18 point 1): never pass;
 # - an internal copy (bob to a colleague) whose body is a message/rfc822
 #   from another address is policy, as the inbound copy would be;
 # - archive copies, their folders and the audit log the daemon made are
@@ -100,6 +102,29 @@ if why=$(deliver forged "$SARI" "$W/forged.eml"); then
 	fi
 else
 	fail forged "$why"
+fi
+
+# ---------------------------------------------------------------- close_x
+# Issue 18 point 1, as reproduced: the partner's genuine signed message
+# re-sent with the boundary renamed and "--BB--x" plus the attacker's text
+# after the signed part. RFC 2046 makes that line text: never pass.
+{
+	hdr close_x "$SARI"
+	sign "$PKI/partner/sari.pem" "$PKI/partner/sari.key"
+} >"$W/close_x.tmp"
+b=$(sed -n 's/.*boundary="\([^"]*\)".*/\1/p' "$W/close_x.tmp" | head -1)
+awk -v d="--$b" 'index($0, d) == 1 && ++k == 2 {
+	print "--BB--x"; print "TAMBAHAN: transfer 500 juta ke rekening 123" }
+	{ print }' "$W/close_x.tmp" | sed "s/$b/BB/g" >"$W/close_x.eml"
+if why=$(deliver close_x "$SARI" "$W/close_x.eml"); then
+	ar=$(ours "$W/close_x.out")
+	if [ -n "$ar" ] && ! printf '%s' "$ar" | grep -q 'smime=pass'; then
+		pass "close_x: not pass ($(printf '%s' "$ar" | grep -o 'smime=[a-z]*'))"
+	else
+		fail close_x "want no pass: $ar"
+	fi
+else
+	fail close_x "$why"
 fi
 
 # ---------------------------------------------------------------- internal
