@@ -25,7 +25,7 @@ archive_day_dir(const char *dir, const struct tm *tm, struct sbuf *err)
 		    parts[i]);
 		free(path);
 		path = next;
-		if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 			sbuf_printf(err, "mkdir %s: %s", path, strerror(errno));
 			free(path);
 			return NULL;
@@ -93,7 +93,7 @@ archive_store(const char *dir, time_t when, const char *queue_id,
 		tmp = NULL;
 		goto out;
 	}
-	if (fchmod(fd, 0640) != 0 ||
+	if (fchmod(fd, 0600) != 0 ||
 	    write_full(fd, headers, strlen(headers)) != 0 ||
 	    write_full(fd, "\r\n", 2) != 0 || write_body(fd, body) != 0 ||
 	    fsync(fd) != 0) {

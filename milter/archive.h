@@ -5,7 +5,8 @@
  * DIR/YYYY/MM/DD/YYYYMMDDTHHMMSSZ_QUEUEID_MESSAGEID.eml (Message-ID reduced
  * to safe characters), through a temporary file that is fsync'ed and then
  * renamed, and the folder fsync'ed: a crash leaves either the whole file or
- * none. Files are 0640.
+ * none. Files are 0600 and folders 0700: segel's user alone reads
+ * them (the MTA has the socket only, THREATS.md).
  */
 #ifndef SEGEL_ARCHIVE_H
 #define SEGEL_ARCHIVE_H

@@ -240,7 +240,7 @@ audit_prev(struct audit *a, int fd, char prev[65], int *needs_nl)
 }
 
 /*
- * A new log file belongs to the owner of its folder, mode 0640: when root
+ * A new log file belongs to the owner of its folder, mode 0600: when root
  * (segelctl, or the daemon before it drops privileges) starts a file after
  * a rotation, the daemon's user must still be able to append to it.
  */
@@ -252,9 +252,12 @@ audit_adopt(int fd, const char *path)
 
 	if (slash != NULL)
 		*slash = '\0';
+	/* a log an older version made 0640 is made private as well */
+	if (fstat(fd, &fs) == 0 && (fs.st_mode & 077) != 0)
+		(void)fchmod(fd, 0600);
 	if (fstat(fd, &fs) == 0 && fs.st_size == 0 &&
 	    stat(slash ? (dir[0] ? dir : "/") : ".", &ds) == 0) {
-		(void)fchmod(fd, 0640);
+		(void)fchmod(fd, 0600);
 		if (geteuid() == 0 && (fs.st_uid != ds.st_uid ||
 		    fs.st_gid != ds.st_gid) &&
 		    fchown(fd, ds.st_uid, ds.st_gid) != 0) {
@@ -269,7 +272,7 @@ audit_reopen(struct audit *a)
 {
 	if (a->fd >= 0)
 		close(a->fd);
-	a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (a->fd >= 0)
 		audit_adopt(a->fd, a->path);
 	return a->fd < 0 ? -1 : 0;

@@ -33,7 +33,8 @@ struct audit_rec {
 
 struct audit;
 
-/* Opens (creating 0640) path. NULL with err set on failure. */
+/* Opens (creating 0600: the MTA has the socket only) path. NULL with err
+ * set on failure. */
 struct audit *audit_open(const char *path, struct sbuf *err);
 void audit_close(struct audit *);
 /* Appends one record. 0, or -1 with errno set. Thread-safe. */

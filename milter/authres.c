@@ -3,7 +3,8 @@
  * "smime" method: writing our result and reading the authserv-id of
  * incoming fields (see authres.h).
  *
- * Public: ar_result_name, authres_format, authres_servid, authres_is_ours.
+ * Public: ar_result_name, authres_format, authres_servid (authres_is_ours:
+ * authres_ours.c).
  * Values taken from certificates are hostile input: they are quoted or
  * escaped as the grammar requires, stripped of control characters and
  * bounded so that no line of the field reaches 998 characters.
@@ -323,29 +324,4 @@ authres_servid(const char *value)
 		return NULL;
 	}
 	return id;
-}
-
-/* Length of a domain-like id without one trailing dot. */
-static size_t
-id_len(const char *id)
-{
-	size_t n = strlen(id);
-
-	return n > 1 && id[n - 1] == '.' ? n - 1 : n;
-}
-
-bool
-authres_is_ours(const char *value, const char *authserv_id)
-{
-	size_t n;
-	char *id;
-	bool ours;
-
-	if (authserv_id == NULL || (id = authres_servid(value)) == NULL)
-		return false;
-	/* "mail.example." names the same host to a reader: ours too */
-	n = id_len(id);
-	ours = n == id_len(authserv_id) && strncasecmp(id, authserv_id, n) == 0;
-	free(id);
-	return ours;
 }

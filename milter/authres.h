@@ -30,7 +30,14 @@ char *authres_format(const char *authserv_id, const struct verify_result *);
  * id is still recognized. Caller frees; NULL when unparseable.
  */
 char *authres_servid(const char *value);
-/* True when value's authserv-id equals ours (case-insensitive). */
+/*
+ * True when a reader could take value's authserv-id for authserv_id (see
+ * authres_ours.c): compared after RFC 2047 decoding, percent and backslash
+ * escapes, comments, quotes, Unicode NFKC and case folding, invisible
+ * characters, look-alike letters and dots, white space around dots and
+ * trailing dots removed; whatever follows the id but a DNS character
+ * (a version, "/x", ";") does not make it another.
+ */
 bool authres_is_ours(const char *value, const char *authserv_id);
 
 #endif

@@ -102,23 +102,41 @@ audit_rec(struct runtime *rt, const char *event, const char *qid,
 	return audit_write(rt->audit, &r);
 }
 
-/* The A-R pass a verified inbound copy would carry, for local recipients. */
+/*
+ * The A-R a verified inbound copy of the signed message would carry, for
+ * local recipients: pass, unless an inbound rule (inner From, ambiguous
+ * MIME, From showing another address) lowers it (smime_verify_own).
+ * *result: its name for the audit and the log.
+ */
 static char *
-internal_authres(const struct conf *c, const struct cert_entry *e)
+internal_authres(const struct conf *c, const struct msgctx *m,
+    const struct cert_entry *e, const struct sign_out *out, char **result)
 {
 	struct verify_result r;
+	char *from = m->n_from == 1 ? policy_from_address(m->from_value) : NULL;
+	char *hdrs = xasprintf("MIME-Version: 1.0\r\nContent-Type: %s\r\n",
+	    out->content_type);
 	char *v;
 
 	memset(&r, 0, sizeof(r));
 	r.result = AR_PASS;
-	r.identifier = e->address;
-	r.part = (char *)"2";
-	r.serial = e->serial_hex;
-	r.issuer = e->issuer;
+	r.identifier = xstrdup(e->address);
+	r.part = xstrdup("2");
+	r.serial = xstrdup(e->serial_hex);
+	r.issuer = e->issuer != NULL ? xstrdup(e->issuer) : NULL;
 	r.comment = xasprintf("signature valid; signed by this gateway for %s",
 	    e->subject_cn ? e->subject_cn : e->address);
+	if (smime_verify_own(hdrs, out->body, from, &r) != 0) {
+		r.result = AR_TEMPERROR;
+		free(r.comment);
+		r.comment = xstrdup("internal error while checking the signed "
+		    "message");
+	}
 	v = authres_format(c->authserv_id, &r);
-	free(r.comment);
+	*result = xstrdup(ar_result_name(r.result));
+	verify_result_free(&r);
+	free(hdrs);
+	free(from);
 	return v;
 }
 
@@ -164,11 +182,10 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 		plan_edit(p, EDIT_ADD, "MIME-Version", 0, "1.0");
 	plan_edit(p, EDIT_ADD, "Content-Type", 0, out.content_type);
 	if (m->n_rcpt_domain > 0) {
-		ar = internal_authres(c, e);
+		ar = internal_authres(c, m, e, &out, &p->result);
 		plan_edit(p, EDIT_INSERT_TOP, "Authentication-Results", 0, ar);
 		free(ar);
 		p->role = "internal";
-		p->result = xstrdup("pass");
 	}
 	p->new_body = out.body;
 	out.body = NULL;

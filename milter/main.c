@@ -296,7 +296,8 @@ main(int argc, char **argv)
 	diag_free(&d);
 	log_set_level(rt->conf->log_level);
 	sock = xstrdup(sock_override ? sock_override : rt->conf->socket);
-	umask(007);
+	/* nothing segel writes is for the MTA but the socket (chmod 0660) */
+	umask(077);
 	if (glue_open(sock) != 0 || drop_privileges(rt->conf, sock) != 0)
 		return EX_OSERR;
 	log_audit_head(rt);

@@ -335,6 +335,32 @@ has_content_type(const char *h)
 }
 
 /*
+ * Appends the header block with white space before the colon of Content-*
+ * names removed: readers disagree on "Content-Type :" (Python's email
+ * ends the header block there, GMime reads the field), and segel's
+ * verifier calls such MIME ambiguous, so it is never signed that way.
+ */
+static void
+add_headers(GString *h, const char *headers)
+{
+	const char *p, *eol;
+	size_t n, sp;
+
+	for (p = headers; *p != '\0'; p = eol) {
+		eol = p + strcspn(p, "\n");
+		if (*eol == '\n')
+			eol++;
+		n = strcspn(p, ":\n");
+		sp = 0;
+		if (p[n] == ':' && g_ascii_strncasecmp(p, "Content-", 8) == 0)
+			while (sp < n && (p[n - sp - 1] == ' ' || p[n - sp - 1] == '\t'))
+				sp++;
+		g_string_append_len(h, p, (gssize)(n - sp));
+		g_string_append_len(h, p + n, (gssize)(eol - (p + n)));
+	}
+}
+
+/*
  * "headers + CRLF + body" as one stream; a spooled body is read in place
  * through a duplicate of its descriptor. *fd_off gets the spool file's
  * offset to restore afterwards (-1 when in memory). NULL on failure.
@@ -350,7 +376,7 @@ input_stream(const char *headers, const struct msgbuf *body, off_t *fd_off)
 	*fd_off = -1;
 	if (!has_content_type(headers))
 		g_string_append(h, "Content-Type: text/plain; charset=us-ascii\r\n");
-	g_string_append(h, headers);
+	add_headers(h, headers);
 	g_string_append(h, "\r\n");
 	s = g_mime_stream_mem_new_with_buffer(h->str, h->len);
 	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);

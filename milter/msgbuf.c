@@ -59,8 +59,8 @@ msgbuf_free(struct msgbuf *mb)
 	free(mb);
 }
 
-static int
-spool_open(const char *dir)
+int
+msgbuf_tmpfile(const char *dir)
 {
 	char *path;
 	int fd;
@@ -79,7 +79,7 @@ spool_open(const char *dir)
 static int
 spool(struct msgbuf *mb)
 {
-	int fd = spool_open(mb->tmp_dir);
+	int fd = msgbuf_tmpfile(mb->tmp_dir);
 
 	if (fd == -1)
 		return -1;
@@ -161,4 +161,10 @@ msgbuf_pread(const struct msgbuf *mb, void *buf, size_t n, off_t off)
 		r = pread(mb->fd, buf, n, off);
 	while (r < 0 && errno == EINTR);
 	return r;
+}
+
+const char *
+msgbuf_tmp_dir(const struct msgbuf *mb)
+{
+	return mb->tmp_dir;
 }

@@ -31,4 +31,10 @@ int msgbuf_fd(const struct msgbuf *);
 /* Reads up to n bytes at off; returns bytes read, 0 at end, -1 on error. */
 ssize_t msgbuf_pread(const struct msgbuf *, void *, size_t n, off_t off);
 
+/* The folder it spools to. */
+const char *msgbuf_tmp_dir(const struct msgbuf *);
+/* An unlinked temporary file (mode 0600) in dir, open read-write; -1 with
+ * errno set. The caller closes it. */
+int msgbuf_tmpfile(const char *dir);
+
 #endif

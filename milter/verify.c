@@ -2,15 +2,18 @@
  * verify.c - verification of incoming S/MIME signatures and the RFC 7281
  * result (see verify.h).
  *
- * Public: smime_verify, verify_result_free.
+ * Public: smime_verify, smime_verify_own, verify_result_free; to
+ * verify_opaque.c (verify_int.h): verify_is_pkcs7_mime, verify_is_encrypted,
+ * verify_inner_from, verify_mapbio, verify_nid_encrypted.
  *
  * This file finds the signature: GMime gives the structure (content types,
  * boundaries, the signature part); the signed bytes of a multipart/signed
- * are cut from the received buffer between the delimiter lines (never
- * re-serialized) and only bare LF is turned into CRLF. verify_cms.c then
- * judges the CMS. Everything read from the message is bounded; an
- * unexpected input gives a result, never a crash. Internal failures give
- * AR_TEMPERROR and -1.
+ * are cut from the received buffer at RFC 2046 delimiters (never
+ * re-serialized), checked against GMime's reading (verify_mime.c), and
+ * only bare LF is turned into CRLF. verify_cms.c then judges the CMS;
+ * opaque signed-data is verified by verify_opaque.c. Everything read from
+ * the message is bounded; an unexpected input gives a result, never a
+ * crash. Internal failures give AR_TEMPERROR and -1.
  */
 #include <sys/mman.h>
 
@@ -31,18 +34,13 @@
 #include "util.h"
 #include "verify.h"
 #include "verify_cms.h"
+#include "verify_der.h"
+#include "verify_int.h"
+#include "verify_mime.h"
 
 #define VERIFY_SIG_MAX		(1024 * 1024)	/* decoded detached signature */
-#define VERIFY_OPAQUE_MAX	(256 * 1024 * 1024)
-#define VERIFY_SNIFF_MAX	(64 * 1024)	/* enough for a part's headers */
+#define VERIFY_SNIFF_BYTES	512	/* a ContentInfo's type, decoded */
 #define VERIFY_FOOTER_MAX	4096		/* a list footer, as encoded */
-
-/* The received body: in memory, or the spool file mapped read-only. */
-struct raw {
-	const char *p;
-	size_t n;
-	void *map;
-};
 
 enum loc_kind { LOC_NONE, LOC_DETACHED, LOC_OPAQUE, LOC_ENCRYPTED };
 
@@ -68,135 +66,12 @@ verify_result_free(struct verify_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* ---- the received bytes ------------------------------------------------ */
-
-static int
-raw_open(struct msgbuf *body, struct raw *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->n = msgbuf_len(body);
-	if ((r->p = msgbuf_mem(body)) != NULL)
-		return 0;
-	if (r->n == 0) {
-		r->p = "";
-		return 0;
-	}
-	r->map = mmap(NULL, r->n, PROT_READ, MAP_PRIVATE, msgbuf_fd(body), 0);
-	if (r->map == MAP_FAILED) {
-		r->map = NULL;
-		return -1;
-	}
-	r->p = r->map;
-	return 0;
-}
-
-static void
-raw_close(struct raw *r)
-{
-	if (r->map != NULL)
-		munmap(r->map, r->n);
-	r->map = NULL;
-}
-
-#define RAW_DROP_STEP (1u << 20)
-
-/* Releases the mapped pages wholly inside [from, to) from RSS: the mapping
- * is a read-only private file mapping, pages touched again refault from the
- * page cache. */
-static void
-raw_drop(const char *from, const char *to)
-{
-	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = ((uintptr_t)from + ps - 1) & ~(ps - 1);
-	uintptr_t b = (uintptr_t)to & ~(ps - 1);
-
-	if (b > a)
-		(void)madvise((void *)a, b - a, MADV_DONTNEED);
-}
-
-/* A "--boundary" line: only LWSP may follow, or "--" for the last one. */
-static int
-raw_delim(const char *l, size_t n, const char *b, size_t bl)
-{
-	size_t i;
-
-	if (n < 2 + bl || l[0] != '-' || l[1] != '-' ||
-	    memcmp(l + 2, b, bl) != 0)
-		return 0;
-	if (n >= 4 + bl && l[2 + bl] == '-' && l[3 + bl] == '-')
-		return 2;
-	for (i = 2 + bl; i < n; i++)
-		if (l[i] != ' ' && l[i] != '\t' && l[i] != '\r' && l[i] != '\n')
-			return 0;
-	return 1;
-}
-
-/*
- * The bytes of child idx (0-based) of a multipart body, without the EOL
- * that belongs to the following delimiter (RFC 2046 §5.1.1).
- */
-static int
-raw_child(const char *p, size_t n, const char *b, int idx, size_t *off,
-    size_t *len, int mapped)
-{
-	size_t i = 0, le, start = 0, end, bl = strlen(b), dropped = 0;
-	const char *eol;
-	int k = -1, d;
-
-	if (bl == 0)
-		return -1;
-	while (i < n) {
-		eol = memchr(p + i, '\n', n - i);
-		le = eol != NULL ? (size_t)(eol - (p + i)) + 1 : n - i;
-		if ((d = raw_delim(p + i, le, b, bl)) != 0) {
-			if (k == idx) {
-				end = i;
-				if (end > start && p[end - 1] == '\n')
-					end--;
-				if (end > start && p[end - 1] == '\r')
-					end--;
-				*off = start;
-				*len = end - start;
-				return 0;
-			}
-			if (d == 2)
-				return -1;
-			k++;
-			start = i + le;
-		}
-		i += le;
-		if (mapped && i - dropped >= RAW_DROP_STEP) {
-			raw_drop(p + dropped, p + i);
-			dropped = i;
-		}
-	}
-	return -1;
-}
-
-/* Offset of an entity's body: after the first empty line. */
-static int
-raw_body(const char *p, size_t n, size_t *off)
-{
-	size_t i = 0, le;
-	const char *eol;
-
-	while (i < n) {
-		eol = memchr(p + i, '\n', n - i);
-		if (eol == NULL)
-			return -1;
-		le = (size_t)(eol - (p + i)) + 1;
-		if (le == 1 || (le == 2 && p[i] == '\r')) {
-			*off = i + le;
-			return 0;
-		}
-		i += le;
-	}
-	return -1;
-}
+/* ---- the signed bytes to OpenSSL -------------------------------------- */
 
 struct mapbio {
 	const char *p;
 	size_t n, pos, dropped;
+	bool drop;		/* a file mapping: release what was read */
 };
 
 static int
@@ -211,8 +86,8 @@ mapbio_read(BIO *bio, char *out, int len)
 		k = (size_t)len;
 	memcpy(out, m->p + m->pos, k);
 	m->pos += k;
-	if (m->pos - m->dropped >= RAW_DROP_STEP) {
-		raw_drop(m->p + m->dropped, m->p + m->pos);
+	if (m->drop && m->pos - m->dropped >= VMIME_DROP_STEP) {
+		vmime_drop(m->p + m->dropped, m->p + m->pos);
 		m->dropped = m->pos;
 	}
 	return (int)k;
@@ -264,9 +139,13 @@ mapbio_init_once(void)
 	mapbio_meth = m;
 }
 
-/* A read BIO over mapped bytes that releases what it has handed out. */
+/*
+ * A read BIO over p. Never a memory BIO: OpenSSL 3.0's CMS_verify copies a
+ * memory BIO given as content and leaks the copy when CMS_dataInit fails
+ * (found by fuzz_verify).
+ */
 static BIO *
-mapbio_new(const char *p, size_t n)
+readbio_new(const char *p, size_t n, bool drop)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct mapbio *m;
@@ -278,9 +157,16 @@ mapbio_new(const char *p, size_t n)
 	m = xcalloc(1, sizeof(*m));
 	m->p = p;
 	m->n = n;
+	m->drop = drop;
 	BIO_set_data(bio, m);
 	BIO_set_init(bio, 1);
 	return bio;
+}
+
+BIO *
+verify_mapbio(const char *p, size_t n)
+{
+	return readbio_new(p, n, true);
 }
 
 /* A BIO over the bytes with every bare LF made CRLF (copied only then). */
@@ -294,17 +180,15 @@ canon_bio(const char *p, size_t n, char **copy, int mapped)
 	for (i = 0; i < n; i++) {
 		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
 			lfs++;
-		if (mapped && i - dropped >= RAW_DROP_STEP) {
-			raw_drop(p + dropped, p + i);
+		if (mapped && i - dropped >= VMIME_DROP_STEP) {
+			vmime_drop(p + dropped, p + i);
 			dropped = i;
 		}
 	}
 	if (n + lfs > INT_MAX)
 		return NULL;
-	if (lfs == 0 && mapped && n > 0)
-		return mapbio_new(p, n);
 	if (lfs == 0)
-		return BIO_new_mem_buf(n ? p : "", (int)n);
+		return readbio_new(n ? p : "", n, mapped);
 	q = xmalloc(n + lfs);
 	for (i = j = 0; i < n; i++) {
 		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
@@ -312,7 +196,7 @@ canon_bio(const char *p, size_t n, char **copy, int mapped)
 		q[j++] = p[i];
 	}
 	*copy = q;
-	return BIO_new_mem_buf(q, (int)j);
+	return readbio_new(q, j, false);
 }
 
 /* ---- MIME structure ---------------------------------------------------- */
@@ -333,7 +217,7 @@ header_end(const char *h, size_t n)
 /* The message as one MIME entity: header block, then the body (not copied
  * when it is in a file). */
 static GMimeObject *
-parse_entity(const char *headers, struct msgbuf *body)
+parse_entity(const char *headers, struct msgbuf *body, int64_t *base)
 {
 	GMimeStream *cat, *s;
 	GMimeParser *parser;
@@ -346,7 +230,9 @@ parse_entity(const char *headers, struct msgbuf *body)
 	s = g_mime_stream_mem_new_with_buffer(headers, hl);
 	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
 	g_object_unref(s);
-	if (*(end = header_end(headers, hl)) != '\0') {
+	end = header_end(headers, hl);
+	*base = (int64_t)(hl + strlen(end));
+	if (*end != '\0') {
 		s = g_mime_stream_mem_new_with_buffer(end, strlen(end));
 		g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
 		g_object_unref(s);
@@ -377,8 +263,8 @@ is_type(GMimeObject *o, const char *type, const char *sub)
 	return ct != NULL && g_mime_content_type_is_type(ct, type, sub);
 }
 
-static bool
-is_pkcs7_mime(GMimeObject *o)
+bool
+verify_is_pkcs7_mime(GMimeObject *o)
 {
 	const char *fn;
 	size_t n;
@@ -418,7 +304,7 @@ locate_in(GMimeObject *o, struct loc *l, const char *sec, const char *sigsec)
 		l->part = sigsec;
 	} else if (GMIME_IS_MULTIPART_ENCRYPTED(o)) {
 		l->kind = LOC_ENCRYPTED;
-	} else if (is_pkcs7_mime(o)) {
+	} else if (verify_is_pkcs7_mime(o)) {
 		l->kind = LOC_OPAQUE;
 		l->part = sec;
 	}
@@ -447,54 +333,6 @@ locate(GMimeObject *top, struct loc *l)
 	l->mixed = l->kind != LOC_NONE;
 	if (l->kind == LOC_NONE)
 		l->obj = top;
-}
-
-/* Header fields of o named name (a space before the colon allowed). */
-static int
-hdr_count(GMimeObject *o, const char *name)
-{
-	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
-	size_t nl = strlen(name);
-	const char *nm;
-	int i, k = 0, n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
-
-	for (i = 0; i < n; i++) {
-		nm = g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i));
-		if (nm != NULL && strncasecmp(nm, name, nl) == 0 &&
-		    nm[nl + strspn(nm + nl, " \t")] == '\0')
-			k++;
-	}
-	return k;
-}
-
-/*
- * The Content-Type fields of o, and the boundary parameters of its type.
- * With two of either, a reader may take the one GMime did not (GMime takes
- * the last field, the first parameter) and show content other than what
- * was verified.
- */
-static int
-ct_count(GMimeObject *o)
-{
-	GMimeContentType *ct = g_mime_object_get_content_type(o);
-	GMimeParamList *pl = ct != NULL ? g_mime_content_type_get_parameters(ct) : NULL;
-	const char *nm;
-	int i, b = 0, k = hdr_count(o, "Content-Type"),
-	    n = pl != NULL ? g_mime_param_list_length(pl) : 0;
-
-	for (i = 0; i < n; i++) {
-		nm = g_mime_param_get_name(g_mime_param_list_get_parameter_at(pl, i));
-		if (nm != NULL && strncasecmp(nm, "boundary", 8) == 0 &&
-		    (nm[8] == '\0' || nm[8] == '*'))
-			b++;
-	}
-	return k > b ? k : b;
-}
-
-static bool
-ambiguous(GMimeObject *top, const struct loc *l)
-{
-	return ct_count(top) > 1 || (l->mixed && ct_count(l->obj) > 1);
 }
 
 /*
@@ -581,68 +419,124 @@ cms_type(CMS_ContentInfo *cms)
 	return OBJ_obj2nid(CMS_get0_type(cms));
 }
 
-static bool
-nid_is_encrypted(int nid)
+bool
+verify_nid_encrypted(int nid)
 {
 	return nid == NID_pkcs7_enveloped || nid == NID_id_smime_ct_authEnvelopedData ||
 	    nid == NID_pkcs7_encrypted;
 }
 
-/* An encrypted entity: a signature over it says nothing about its author. */
-static bool
-is_encrypted(GMimeObject *o)
+/*
+ * The NID of the CMS a pkcs7-mime leaf carries, from its first decoded
+ * bytes: the type is known without decoding (or holding) the rest.
+ */
+static int
+sniff_type(GMimeObject *o)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(o));
+	GMimeContentEncoding enc;
+	GMimeStream *src, *f;
+	GMimeFilter *dec;
+	unsigned char buf[VERIFY_SNIFF_BYTES];
+	size_t n = 0;
+	gssize r;
+
+	if (w == NULL || (src = g_mime_data_wrapper_get_stream(w)) == NULL ||
+	    g_mime_stream_reset(src) == -1)
+		return NID_undef;
+	enc = g_mime_data_wrapper_get_encoding(w);
+	f = g_mime_stream_filter_new(src);
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+		dec = g_mime_filter_basic_new(enc, FALSE);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(f), dec);
+		g_object_unref(dec);
+	}
+	while (n < sizeof(buf) && (r = g_mime_stream_read(f, (char *)buf + n,
+	    sizeof(buf) - n)) > 0)
+		n += (size_t)r;
+	g_object_unref(f);
+	g_mime_stream_reset(src);
+	return vder_type(buf, n);
+}
+
+bool
+verify_is_encrypted(GMimeObject *o)
 {
 	const char *st;
-	GByteArray *a;
-	CMS_ContentInfo *cms;
-	const unsigned char *p;
-	bool enc = false;
 
 	if (GMIME_IS_MULTIPART_ENCRYPTED(o))
 		return true;
-	if (!is_pkcs7_mime(o))
+	if (!verify_is_pkcs7_mime(o))
 		return false;
 	/* Any other label is not believed: a reader decodes the CMS. */
 	st = g_mime_object_get_content_type_parameter(o, "smime-type");
 	if (st != NULL && strcasestr(st, "enveloped") != NULL)
 		return true;
-	if ((a = decode_part(o, VERIFY_OPAQUE_MAX)) == NULL)
-		return false;
-	p = a->data;
-	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)a->len)) != NULL)
-		enc = nid_is_encrypted(cms_type(cms));
-	CMS_ContentInfo_free(cms);
-	g_byte_array_free(a, TRUE);
-	ERR_clear_error();
-	return enc;
+	return verify_nid_encrypted(sniff_type(o));
 }
 
 /* ---- detached and opaque ----------------------------------------------- */
 
-/* Part 1's bytes as received, located through the boundaries. */
-static int
-signed_bytes(const struct raw *raw, GMimeObject *top, const struct loc *l,
-    const char **p, size_t *n)
-{
-	const char *b;
-	size_t off, len, boff;
+#define VERIFY_DIFFERS "the MIME structure reads otherwise at the byte level"
 
-	*p = raw->p;
-	*n = raw->n;
+/*
+ * Part 1's bytes as received, cut at RFC 2046 delimiters: [*off, *off + *n)
+ * of raw. NULL, or why they cannot be taken for the part GMime parsed (the
+ * same parts, starting at the same bytes).
+ */
+static const char *
+signed_bytes(const struct raw *raw, GMimeObject *top, const struct loc *l,
+    size_t *off, size_t *n)
+{
+	bool mapped = raw->map != NULL;
+	size_t o = 0, len = raw->n, co, clen, boff;
+	const char *b;
+
 	if (l->nested) {
+		if (!vmime_agrees(raw, 0, raw->n, GMIME_MULTIPART(top)))
+			return VERIFY_DIFFERS;
 		b = g_mime_multipart_get_boundary(GMIME_MULTIPART(top));
-		if (b == NULL || raw_child(*p, *n, b, 0, &off, &len, raw->map != NULL) != 0 ||
-		    raw_body(*p + off, len, &boff) != 0)
-			return -1;
-		*p += off + boff;
-		*n = len - boff;
+		if (vmime_child(raw->p, raw->n, b, 0, &co, &clen, mapped) != 0 ||
+		    vmime_body(raw->p + co, clen, &boff) != 0)
+			return "multipart/signed boundaries not found";
+		o = co + boff;
+		len = clen - boff;
 	}
+	if (!vmime_agrees(raw, o, len, GMIME_MULTIPART(l->obj)))
+		return VERIFY_DIFFERS;
 	b = g_mime_multipart_get_boundary(GMIME_MULTIPART(l->obj));
-	if (b == NULL || raw_child(*p, *n, b, 0, &off, &len, raw->map != NULL) != 0)
-		return -1;
-	*p += off;
-	*n = len;
-	return 0;
+	if (vmime_child(raw->p + o, len, b, 0, &co, &clen, mapped) != 0)
+		return "multipart/signed boundaries not found";
+	*off = o + co;
+	*n = clen;
+	return NULL;
+}
+
+/*
+ * Why the multipart/signed cannot be taken as one signed part and its
+ * signature, or NULL; *off and *n are then the signed bytes. A bare CR
+ * outside them ends a line for some readers and not for others.
+ */
+static const char *
+detached_shape(const struct raw *raw, GMimeObject *top, const struct loc *l,
+    size_t *off, size_t *n)
+{
+	GMimeObject *sig = g_mime_multipart_get_part(GMIME_MULTIPART(l->obj), 1);
+	const char *why;
+	bool mapped = raw->map != NULL;
+
+	if (!is_type(sig, "application", "pkcs7-signature") &&
+	    !is_type(sig, "application", "x-pkcs7-signature"))
+		return "the signature part is not application/pkcs7-signature";
+	if ((why = signed_bytes(raw, top, l, off, n)) != NULL)
+		return why;
+	if (vmime_bare_cr(raw->p, *off, mapped) ||
+	    vmime_bare_cr(raw->p + *off + *n, raw->n - *off - *n, mapped))
+		return "a bare CR in the MIME structure (readers split lines "
+		    "differently)";
+	return NULL;
 }
 
 /*
@@ -651,8 +545,8 @@ signed_bytes(const struct raw *raw, GMimeObject *top, const struct loc *l,
  * 9788's hp parameter. A pass stands only when that From shows one
  * address (policy_from_address), the From address.
  */
-static void
-check_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
+void
+verify_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
 {
 	GMimeMessage *msg;
 	const char *v;
@@ -665,9 +559,9 @@ check_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
 		o = msg != NULL ? GMIME_OBJECT(msg) : NULL;
 	} else if (g_mime_object_get_content_type_parameter(o, "hp") == NULL)
 		return;
-	if (o == NULL || hdr_count(o, "From") == 0)
+	if (o == NULL || vmime_hdr_count(o, "From") == 0)
 		return;
-	if (hdr_count(o, "From") != 1 ||
+	if (vmime_hdr_count(o, "From") != 1 ||
 	    (v = g_mime_object_get_header(o, "From")) == NULL ||
 	    (a = policy_from_address(v)) == NULL || from == NULL ||
 	    strcasecmp(a, from) != 0)
@@ -685,16 +579,20 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 	CMS_ContentInfo *cms = NULL;
 	GByteArray *der = NULL;
 	const unsigned char *dp;
-	const char *p;
+	const char *why;
 	char *copy = NULL;
 	BIO *bio = NULL;
-	size_t n;
+	size_t off, n;
 
 	if (g_mime_multipart_get_count(mp) != 2) {
 		verify_cms_result(res, AR_NEUTRAL, "malformed multipart/signed");
 		goto out;
 	}
-	if (is_encrypted(g_mime_multipart_get_part(mp, 0))) {
+	if ((why = detached_shape(raw, top, l, &off, &n)) != NULL) {
+		verify_cms_result(res, AR_NEUTRAL, why);
+		goto out;
+	}
+	if (verify_is_encrypted(g_mime_multipart_get_part(mp, 0))) {
 		verify_cms_result(res, AR_SKIP, "signed content is encrypted, cannot be checked");
 		goto out;
 	}
@@ -709,16 +607,12 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 		verify_cms_result(res, AR_NEUTRAL, "signature unparseable");
 		goto out;
 	}
-	if (signed_bytes(raw, top, l, &p, &n) != 0) {
-		verify_cms_result(res, AR_NEUTRAL, "multipart/signed boundaries not found");
-		goto out;
-	}
-	if ((bio = canon_bio(p, n, &copy, raw->map != NULL)) == NULL) {
+	if ((bio = canon_bio(raw->p + off, n, &copy, raw->map != NULL)) == NULL) {
 		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
 		goto out;
 	}
 	verify_cms_check(pki, cms, bio, from, now, res);
-	check_inner_from(g_mime_multipart_get_part(mp, 0), from, res);
+	verify_inner_from(g_mime_multipart_get_part(mp, 0), from, res);
 out:
 	BIO_free(bio);
 	free(copy);
@@ -727,103 +621,16 @@ out:
 		g_byte_array_free(der, TRUE);
 }
 
-static GMimeObject *
-parse_mem(const unsigned char *p, size_t n)
+/* The same checks as detached_shape(), for a pkcs7-mime part. */
+static const char *
+opaque_shape(const struct raw *raw, GMimeObject *top, const struct loc *l)
 {
-	GMimeStream *s = g_mime_stream_mem_new_with_buffer((const char *)p, n);
-	GMimeParser *parser = g_mime_parser_new_with_stream(s);
-	GMimeObject *o = g_mime_parser_construct_part(parser, NULL);
-
-	g_object_unref(parser);
-	g_object_unref(s);
-	return o;
-}
-
-/*
- * An opaque signature's content, parsed for its type: the first bytes, and
- * all of it when it is a pkcs7-mime entity, whose CMS type decides (its
- * smime-type label may lie).
- */
-static bool
-econtent_is_encrypted(CMS_ContentInfo *cms)
-{
-	ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
-	const unsigned char *p;
-	GMimeObject *o;
-	bool enc = false;
-	size_t len;
-
-	if (pos == NULL || *pos == NULL)
-		return false;
-	p = ASN1_STRING_get0_data(*pos);
-	len = (size_t)ASN1_STRING_length(*pos);
-	if ((o = parse_mem(p, len > VERIFY_SNIFF_MAX ? VERIFY_SNIFF_MAX : len)) ==
-	    NULL)
-		return false;
-	if (is_pkcs7_mime(o) && len > VERIFY_SNIFF_MAX) {
-		g_object_unref(o);
-		if ((o = parse_mem(p, len)) == NULL)
-			return false;
-	}
-	enc = is_encrypted(o);
-	g_object_unref(o);
-	return enc;
-}
-
-static void
-econtent_check_from(CMS_ContentInfo *cms, const char *from,
-    struct verify_result *res)
-{
-	ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
-	GMimeObject *o;
-
-	if (pos == NULL || *pos == NULL ||
-	    (o = parse_mem(ASN1_STRING_get0_data(*pos),
-	    (size_t)ASN1_STRING_length(*pos))) == NULL)
-		return;
-	check_inner_from(o, from, res);
-	g_object_unref(o);
-}
-
-static void
-verify_opaque(const struct pki *pki, GMimeObject *o, const char *from,
-    time_t now, struct verify_result *res)
-{
-	const char *st = g_mime_object_get_content_type_parameter(o, "smime-type");
-	CMS_ContentInfo *cms = NULL;
-	GByteArray *der = NULL;
-	const unsigned char *dp;
-	int nid;
-
-	if (st != NULL && strcasestr(st, "enveloped") != NULL) {
-		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
-		return;
-	}
-	if ((der = decode_part(o, VERIFY_OPAQUE_MAX)) == NULL) {
-		verify_cms_result(res, AR_NEUTRAL, "S/MIME part unreadable");
-		goto out;
-	}
-	dp = der->data;
-	if ((cms = d2i_CMS_ContentInfo(NULL, &dp, (long)der->len)) == NULL) {
-		verify_cms_result(res, AR_NEUTRAL, "S/MIME content unparseable");
-		goto out;
-	}
-	if (nid_is_encrypted(nid = cms_type(cms)))
-		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
-	else if (nid != NID_pkcs7_signed)
-		verify_cms_result(res, AR_NEUTRAL, "S/MIME content is not signed data");
-	else if (CMS_is_detached(cms))
-		verify_cms_result(res, AR_NEUTRAL, "signed data without content");
-	else if (econtent_is_encrypted(cms))
-		verify_cms_result(res, AR_SKIP, "signed content is encrypted, cannot be checked");
-	else
-		verify_cms_check(pki, cms, NULL, from, now, res);
-	if (res->result == AR_PASS)
-		econtent_check_from(cms, from, res);
-out:
-	CMS_ContentInfo_free(cms);
-	if (der != NULL)
-		g_byte_array_free(der, TRUE);
+	if (l->mixed && !vmime_agrees(raw, 0, raw->n, GMIME_MULTIPART(top)))
+		return VERIFY_DIFFERS;
+	if (vmime_bare_cr(raw->p, raw->n, raw->map != NULL))
+		return "a bare CR in the MIME structure (readers split lines "
+		    "differently)";
+	return NULL;
 }
 
 /*
@@ -852,14 +659,16 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
     const char *from_addr, time_t now, struct verify_result *res)
 {
 	GMimeObject *top = NULL;
+	const char *why;
 	struct raw raw;
 	struct loc l;
 
 	memset(res, 0, sizeof(*res));
 	res->result = AR_NONE;
 	ERR_clear_error();
-	if (raw_open(body, &raw) != 0 ||
-	    (top = parse_entity(headers != NULL ? headers : "", body)) == NULL) {
+	if (vmime_open(body, &raw) != 0 ||
+	    (top = parse_entity(headers != NULL ? headers : "", body,
+	    &raw.base)) == NULL) {
 		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
 		goto out;
 	}
@@ -868,13 +677,15 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 		verify_cms_result(res, AR_SKIP, "encrypted, cannot be checked");
 	else if (l.kind != LOC_NONE && (pki == NULL || pki->store == NULL))
 		verify_cms_result(res, AR_TEMPERROR, "no trust anchors loaded");
-	else if (l.kind != LOC_NONE && ambiguous(top, &l))
-		verify_cms_result(res, AR_NEUTRAL,
-		    "ambiguous MIME: several Content-Type fields or boundary parameters");
+	else if (l.kind != LOC_NONE && (why = vmime_ambiguous(top)) != NULL)
+		verify_cms_result(res, AR_NEUTRAL, why);
 	else if (l.kind == LOC_DETACHED)
 		verify_detached(pki, &raw, top, &l, from_addr, now, res);
+	else if (l.kind == LOC_OPAQUE && (why = opaque_shape(&raw, top, &l)) != NULL)
+		verify_cms_result(res, AR_NEUTRAL, why);
 	else if (l.kind == LOC_OPAQUE)
-		verify_opaque(pki, l.obj, from_addr, now, res);
+		verify_opaque(pki, l.obj, msgbuf_tmp_dir(body), from_addr, now,
+		    res);
 	if (l.mixed && res->result == AR_PASS)
 		unsigned_after(top, res);
 	if (l.part != NULL && res->result != AR_NONE && res->result != AR_SKIP &&
@@ -883,7 +694,59 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 out:
 	if (top != NULL)
 		g_object_unref(top);
-	raw_close(&raw);
+	vmime_close(&raw);
 	ERR_clear_error();
+	return res->result == AR_TEMPERROR ? -1 : 0;
+}
+
+/*
+ * A message this gateway signed: the checks of smime_verify() but the
+ * signature's own (it was just made), so that the internal copy's result
+ * is the one an inbound copy of the same bytes would get.
+ */
+static void
+own_shape(const struct raw *raw, GMimeObject *top, const struct loc *l,
+    const char *from, struct verify_result *res)
+{
+	const char *why;
+	size_t off, n;
+
+	if (l->kind != LOC_DETACHED || l->mixed)
+		verify_cms_result(res, AR_NEUTRAL, "not one multipart/signed");
+	else if ((why = vmime_ambiguous(top)) != NULL)
+		verify_cms_result(res, AR_NEUTRAL, why);
+	else if (g_mime_multipart_get_count(GMIME_MULTIPART(l->obj)) != 2)
+		verify_cms_result(res, AR_NEUTRAL, "malformed multipart/signed");
+	else if ((why = detached_shape(raw, top, l, &off, &n)) != NULL)
+		verify_cms_result(res, AR_NEUTRAL, why);
+	else if (from == NULL || res->identifier == NULL ||
+	    strcasecmp(from, res->identifier) != 0)
+		verify_cms_result(res, AR_POLICY,
+		    "the signer is not the one From address");
+	else
+		verify_inner_from(g_mime_multipart_get_part(
+		    GMIME_MULTIPART(l->obj), 0), from, res);
+}
+
+int
+smime_verify_own(const char *headers, struct msgbuf *body,
+    const char *from_addr, struct verify_result *res)
+{
+	GMimeObject *top = NULL;
+	struct raw raw;
+	struct loc l;
+
+	if (vmime_open(body, &raw) != 0 ||
+	    (top = parse_entity(headers != NULL ? headers : "", body,
+	    &raw.base)) == NULL) {
+		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
+		goto out;
+	}
+	locate(top, &l);
+	own_shape(&raw, top, &l, from_addr, res);
+out:
+	if (top != NULL)
+		g_object_unref(top);
+	vmime_close(&raw);
 	return res->result == AR_TEMPERROR ? -1 : 0;
 }

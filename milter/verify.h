@@ -37,14 +37,24 @@
  *   - after a signed first part, anything but one short inline
  *     text/plain footer (a list's);
  *   - a weak digest (SHA-1) or key (RSA/DSA under 2048 bits).
- * - neutral: unparseable or unsupported S/MIME; or ambiguous MIME where the
- *   signature is found (two Content-Type fields or boundary parameters: a
- *   reader may see other content than GMime).
+ * - neutral: unparseable or unsupported S/MIME; or MIME a reader may read
+ *   otherwise than segel (verify_mime.h): in any part of the message two
+ *   Content-Type, Content-Transfer-Encoding or Content-Disposition fields,
+ *   a parameter twice, a Content-* name with space before the colon, a
+ *   boundary RFC 2046 does not allow, nesting deeper than 16; a bare CR
+ *   outside the signed bytes; a signature part not typed pkcs7-signature;
+ *   or segel's cut at RFC 2046 delimiters (only white space after one) and
+ *   GMime's parse disagree on the number of parts or where they start.
  * - permerror: signer certificate not in the message.
  * - temperror: internal failure, no trust anchors.
  * - AR_SKIP: encrypted mail, and a signature over encrypted content (it
  *   says nothing about who wrote the plaintext). The CMS type decides; a
  *   smime-type label is believed only when it says enveloped.
+ *
+ * Memory: big bodies stay in the spool file (mapped, pages released as
+ * read); the DER of opaque signed-data goes to a temporary file in the
+ * body's tmp_dir and its content is never held whole (verify_der.h), so a
+ * 42 MB nested opaque message verifies in a few MB (test_verify_memory).
  *
  * With several signers the worst result is reported. Nested signatures
  * inside the signed content are not examined. Input is bounded (signature
@@ -90,6 +100,19 @@ struct verify_result {
  */
 int smime_verify(const struct pki *, const char *headers, struct msgbuf *body,
     const char *from_addr, time_t now, struct verify_result *res);
+/*
+ * For a message this gateway has just signed (headers: its Content-Type
+ * as "Name: value\r\n" lines; body: the signed body): every rule of
+ * smime_verify() but the signature check, so that what an inbound copy
+ * would call policy or neutral is never pass on the internal copy. res is
+ * filled by the caller as for a pass (result AR_PASS, identifier the
+ * signer's address, comment, part...) and only lowered (the comment then
+ * replaced). from_addr: From as do_verify derives it (NULL when From does
+ * not show exactly one address). Returns -1 on an internal failure
+ * (AR_TEMPERROR), else 0.
+ */
+int smime_verify_own(const char *headers, struct msgbuf *body,
+    const char *from_addr, struct verify_result *res);
 /* Frees the strings and zeroes *res (not res itself). Accepts NULL. */
 void verify_result_free(struct verify_result *);
 

@@ -3,8 +3,15 @@
 # segel (the unit cases are in tests/unit/test_attack_verify.c):
 # - forged results under header names Postfix may hand over differently
 #   (lower and upper case, a space before the colon) and our id with a
-#   trailing dot are removed; ARC- and X- look-alikes stay;
+#   trailing dot, RFC 2047-encoded, percent-escaped, with full-width dots
+#   or a comment inside are removed (issue 18); ARC- and X- look-alikes stay;
 # - two From header fields: never pass;
+# - a genuine signed message with "--BB--x" and text after its signed part
+#   (issue 18 point 1): never pass;
+# - an internal copy (bob to a colleague) whose body is a message/rfc822
+#   from another address is policy, as the inbound copy would be;
+# - archive copies, their folders and the audit log the daemon made are
+#   private to its user; the socket is 0660 in socket_group;
 # - a partner certificate (issued by the trusted test BSrE CA) whose CN and
 #   O carry CR LF, a whole Authentication-Results line and parentheses: the
 #   delivered message has exactly one field of ours, python3-authres reads
@@ -62,13 +69,18 @@ EOF
 	printf 'Authentication-Results : %s; smime=pass (forged-sp)\n' "$ID"
 	printf 'Authentication-Results: %s.; smime=pass (forged-dot)\n' "$ID"
 	printf 'Authentication-Results:\n\t%s\n\t; smime=pass (forged-fold)\n' "$ID"
+	# issue 18: ids a reader decodes to ours
+	printf 'Authentication-Results: =?utf-8?q?%s?=; smime=pass (forged-2047)\n' "$(printf %s "$ID" | sed 's/\./=2E/g')"
+	printf 'Authentication-Results: %s; smime=pass (forged-pct)\n' "$(printf %s "$ID" | sed 's/\./%2E/g')"
+	printf 'Authentication-Results: %s; smime=pass (forged-nfkc)\n' "$(printf %s "$ID" | sed 's/\./\xef\xbc\x8e/g')"
+	printf 'Authentication-Results: "%s" (c); smime=pass (forged-cfws)\n' "$(printf %s "$ID" | sed 's/\./(x)./')"
 	printf 'ARC-Authentication-Results: i=1; %s; smime=pass (arc-keep)\n' "$ID"
 	printf 'X-Authentication-Results: %s; smime=pass (x-keep)\n' "$ID"
 	hdr forged "$SARI"
 	sign "$PKI/partner/sari.pem" "$PKI/partner/sari.key"
 } >"$W/forged.eml"
 if why=$(deliver forged "$SARI" "$W/forged.eml"); then
-	for t in lc uc sp dot fold; do
+	for t in lc uc sp dot fold 2047 pct nfkc cfws; do
 		if grep -q "forged-$t" "$W/forged.out"; then
 			fail "forged_$t" "still there: $(grep -i "forged-$t" "$W/forged.out")"
 		else
@@ -90,6 +102,92 @@ if why=$(deliver forged "$SARI" "$W/forged.eml"); then
 	fi
 else
 	fail forged "$why"
+fi
+
+# ---------------------------------------------------------------- close_x
+# Issue 18 point 1, as reproduced: the partner's genuine signed message
+# re-sent with the boundary renamed and "--BB--x" plus the attacker's text
+# after the signed part. RFC 2046 makes that line text: never pass.
+{
+	hdr close_x "$SARI"
+	sign "$PKI/partner/sari.pem" "$PKI/partner/sari.key"
+} >"$W/close_x.tmp"
+b=$(sed -n 's/.*boundary="\([^"]*\)".*/\1/p' "$W/close_x.tmp" | head -1)
+awk -v d="--$b" 'index($0, d) == 1 && ++k == 2 {
+	print "--BB--x"; print "TAMBAHAN: transfer 500 juta ke rekening 123" }
+	{ print }' "$W/close_x.tmp" | sed "s/$b/BB/g" >"$W/close_x.eml"
+if why=$(deliver close_x "$SARI" "$W/close_x.eml"); then
+	ar=$(ours "$W/close_x.out")
+	if [ -n "$ar" ] && ! printf '%s' "$ar" | grep -q 'smime=pass'; then
+		pass "close_x: not pass ($(printf '%s' "$ar" | grep -o 'smime=[a-z]*'))"
+	else
+		fail close_x "want no pass: $ar"
+	fi
+else
+	fail close_x "$why"
+fi
+
+# ---------------------------------------------------------------- internal
+# Issue 18 point 3: bob, logged in, writes to a colleague; the signed
+# internal copy carries the result an inbound copy would get, so a body
+# that shows another From (message/rfc822 from the Walikota) is never
+# "pass (signed by this gateway for bob)".
+BOB=bob@$DOMAIN
+internal() { # NAME: send $W/NAME.eml as bob to $RCPT, delivered copy in NAME.out
+	local f
+	N=$((N + 1))
+	send_sub bob "$BOB" "$RCPT" "$W/$1.eml" || { echo "swaks: $(last_reply)"; return 1; }
+	sink_wait "$N" 30 || { echo "not delivered"; return 1; }
+	f=$(sink_find "Message-ID: <$1.$$@t-attack.example>") || { echo "not in the sink"; return 1; }
+	sink_message "$f" "$W/$1.out"
+}
+{
+	hdr int_rfc822 "$BOB"
+	printf 'MIME-Version: 1.0\nContent-Type: message/rfc822\n\n'
+	printf 'From: Walikota Tanjungpinang <walikota@%s>\nTo: %s\nSubject: Perintah\n\nTransfer ke rekening 123.\n' "$DOMAIN" "$RCPT"
+} >"$W/int_rfc822.eml"
+{
+	hdr int_plain "$BOB"
+	printf 'Content-Type: text/plain\n\nMemo.\n'
+} >"$W/int_plain.eml"
+if why=$(internal int_rfc822); then
+	ar=$(ours "$W/int_rfc822.out")
+	if printf '%s' "$ar" | grep -q 'smime=policy' && printf '%s' "$ar" | grep -q 'From inside'; then
+		pass "internal_rfc822: smime=policy, as an inbound copy"
+	else
+		fail internal_rfc822 "want policy: $ar"
+	fi
+else
+	fail internal_rfc822 "$why"
+fi
+if why=$(internal int_plain); then
+	ar=$(ours "$W/int_plain.out")
+	if printf '%s' "$ar" | grep -q 'smime=pass.*signed by this gateway for'; then
+		pass "internal_plain: smime=pass"
+	else
+		fail internal_plain "want pass: $ar"
+	fi
+else
+	fail internal_plain "$why"
+fi
+
+# ---------------------------------------------------------------- modes
+# Issue 18 point 6: what the live daemon created (archive copies of the
+# internal mail above, the audit log) is its user's alone; the socket is
+# 0660 in socket_group (the harness names "postfix").
+bad=$(find "$H/archive" -mindepth 1 \( -type f -o -type d \) -perm /077 2>/dev/null;
+	find "$H/audit.log" -perm /077 2>/dev/null)
+n=$(find "$H/archive" -type f -name '*.eml' | grep -c .)
+if [ -z "$bad" ] && [ "$n" -gt 0 ] && [ -s "$H/audit.log" ]; then
+	pass "modes: $n archive copies, their folders and audit.log private"
+else
+	fail modes "readable beyond the owner: $bad ($n archive copies)"
+fi
+sm=$(stat -c '%a %G' "$H/segel.sock" 2>/dev/null)
+if [ "$sm" = "660 postfix" ]; then
+	pass "socket: 0660, group postfix"
+else
+	fail socket "$sm"
 fi
 
 # ---------------------------------------------------------------- two From

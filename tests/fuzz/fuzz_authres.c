@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gmime/gmime.h>
+
 #include "authres.h"
 #include "fuzz_common.h"
 #include "util.h"
@@ -86,9 +88,14 @@ round_trip(const char *id, char **f, int result)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static bool init;
 	char *copy, *f[NFIELDS], *p, *id;
 	size_t i, n;
 
+	if (!init) {	/* authres_is_ours decodes RFC 2047 with GMime */
+		g_mime_init();
+		init = true;
+	}
 	if (size < 1)
 		return 0;
 	copy = xmalloc(size);

@@ -90,13 +90,16 @@ fi
 SBIN=/usr/local/sbin
 systemd-sysusers >"$W/sysusers.log" 2>&1 || die "systemd-sysusers" "$(cat "$W/sysusers.log")"
 systemd-tmpfiles --create >"$W/tmpfiles.log" 2>&1	# /run, /proc bits fail in a chroot; checked below
-id segel >/dev/null 2>&1 && id -nG postfix | grep -qw segel &&
-	pass "systemd-sysusers: user segel, postfix in group segel" || fail "sysusers" "$(id segel; id postfix)"
+# Postfix reaches the socket (group segel-sock), never segel's own files
+id segel >/dev/null 2>&1 && id -nG postfix | grep -qw segel-sock && ! id -nG postfix | grep -qw segel &&
+	pass "systemd-sysusers: user segel, postfix in group segel-sock and not in segel" ||
+	fail "sysusers" "$(id segel; id postfix)"
 [ "$(stat -c '%U:%G %a' /etc/segel/segel.conf)" = "root:segel 640" ] &&
-	[ "$(stat -c '%U:%G %a' /var/spool/postfix/segel)" = "segel:segel 750" ] &&
+	[ "$(stat -c '%U:%G %a' /var/spool/postfix/segel)" = "segel:segel-sock 750" ] &&
+	[ "$(stat -c '%U:%G %a' /var/lib/segel)" = "segel:segel 700" ] &&
 	[ "$(stat -c '%U:%G %a' /etc/segel/certs)" = "segel:segel 700" ] &&
-	pass "tmpfiles: segel.conf root:segel 0640, socket folder in the chroot, store" ||
-	fail "tmpfiles" "$(stat -c '%n %U:%G %a' /etc/segel/segel.conf /var/spool/postfix/segel /etc/segel/certs 2>&1; cat "$W/tmpfiles.log")"
+	pass "tmpfiles: segel.conf root:segel 0640, socket folder segel-sock in the chroot, data and store segel's alone" ||
+	fail "tmpfiles" "$(stat -c '%n %U:%G %a' /etc/segel/segel.conf /var/spool/postfix/segel /var/lib/segel /etc/segel/certs 2>&1; cat "$W/tmpfiles.log")"
 
 # ---------------------------------------------------------------- the CA, the store
 tests/pki/gen "$W/pki" >"$W/pki.log" 2>&1 || die "tests/pki/gen" "$(tail -5 "$W/pki.log")"

@@ -61,6 +61,8 @@ static const char shlib[] =
     /* mkcert NAME PROFILE: NAME.pem, NAME.key (see mkcert.py) */
     "mkcert() { /usr/bin/python3 ../mkcert.py $P \"$@\"; }\n"
     /* mixed FILE PART2-HEADERS PART2-BODY: FILE first in a multipart/mixed */
+    /* bnd: the multipart/signed boundary of m.eml */
+    "bnd() { sed -n 's/.*boundary=\"\\([^\"]*\\)\".*/\\1/p' m.eml | head -1; }\n"
     "mixed() { printf 'MIME-Version: 1.0\\nContent-Type: multipart/mixed; boundary=LIST\\n\\n--LIST\\n'; "
     "cat $1; printf '\\n--LIST\\n%s\\n\\n%s\\n--LIST--\\n' \"$2\" \"$3\"; }\n";
 
@@ -297,6 +299,13 @@ struct acase {
 
 #define FROM_A "Alice Wulandari <" ALICE ">"
 #define MIX "staff $A > s.eml; { hdr $A; mixed s.eml "
+/* m.eml with lines A and B before its second delimiter (after part 1) */
+#define SPLICE(a, b) "b=$(bnd); awk -v d=\"--$b\" 'index($0, d) == 1 && ++k == 2 " \
+	"{ print d \"" a "\"; print \"" b "\" } { print }' m.eml > m2.eml; mv m2.eml m.eml"
+/* m.eml with text T (awk escapes, $b the boundary) just before its first
+ * delimiter: in the multipart/signed preamble */
+#define PREAMBLE(t) "b=$(bnd); awk -v d=\"--$b\" -v t=\"" t "\" " \
+	"'index($0, d) == 1 && ++k == 1 { printf \"%s\", t } { print }' m.eml > m2.eml; mv m2.eml m.eml"
 
 static const struct acase cases[] = {
 	/* ---- hostile certificate fields, quoted in the comment ---- */
@@ -487,6 +496,60 @@ static const struct acase cases[] = {
 	  "sed -i 's/boundary=LIST/boundary=LIST; boundary=EVIL/' m.eml; "
 	  "printf '\n--EVIL\nContent-Type: text/plain\n\nTransfer to account 123\n--EVIL--\n' >> m.eml",
 	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
+	/* ---- issue 18: one reading of the MIME structure ---- */
+	/* RFC 2046: only transport padding after a delimiter; "--B--x" is text
+	 * to every reader, so it is signed text here too (and the digest fails) */
+	{ "close delimiter followed by text, then the attacker's text",
+	  "msg $A staff $A; " SPLICE("--x\\r", "TAMBAHAN: transfer 500 juta ke rekening 123\\r"),
+	  FROM_A, AR_FAIL, "2", NULL, "does not match" },
+	{ "close delimiter with transport padding ends the signed part",
+	  "msg $A staff $A; sed -i \"s/^\\(--$(bnd)--\\)\\r*$/\\1 \\t\\r/\" m.eml",
+	  FROM_A, AR_PASS, "2", ALICE, NULL },
+	/* every part, not only the top and the signed one (GMime takes the
+	 * last field, other readers the first) */
+	{ "footer with two Content-Type fields",
+	  MIX "'Content-Type: text/html\nContent-Type: text/plain' '<p>Transfer ke rekening 123</p>'; } > m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "ambiguous" },
+	{ "footer with two Content-Transfer-Encoding fields",
+	  MIX "'Content-Type: text/plain\nContent-Transfer-Encoding: base64\nContent-Transfer-Encoding: 7bit' 'VHJhbnNmZXIgMTIz'; } > m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "ambiguous" },
+	{ "footer with two Content-Disposition fields",
+	  MIX "'Content-Type: text/plain\nContent-Disposition: inline\nContent-Disposition: attachment; filename=a.html' 'x'; } > m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "ambiguous" },
+	{ "footer with two charset parameters",
+	  MIX "'Content-Type: text/plain; charset=us-ascii; charset=utf-7' '+AFw-x'; } > m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "ambiguous" },
+	{ "footer Content-Type with white space before the colon",
+	  MIX "'Content-Type : text/html' '<p>Transfer ke rekening 123</p>'; } > m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "ambiguous" },
+	{ "signature part with two Content-Type fields",
+	  "msg $A staff $A; awk '/^Content-Type: application\\/pkcs7-signature/ { print \"Content-Type: text/plain\\r\" } { print }' m.eml > m2.eml; mv m2.eml m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "ambiguous" },
+	{ "signature part typed text/plain",
+	  "msg $A staff $A; sed -i 's/^Content-Type: application\\/pkcs7-signature.*/Content-Type: text\\/plain\\r/' m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "signature part" },
+	/* a reader that also ends lines at a bare CR sees other lines */
+	{ "delimiter line ended by CR CR LF",
+	  "msg $A staff $A; sed -i \"s/^\\(--$(bnd)\\)\\r*$/\\1\\r\\r/\" m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, NULL },
+	{ "preamble with a CR-only delimiter and a text part",
+	  "msg $A staff $A; " PREAMBLE("x\\r--$b\\rContent-Type: text/plain\\r\\rTransfer ke rekening 123\\r\\n"),
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "bare CR" },
+	/* RFC 2046 bcharsnospace: Python strips the trailing space, GMime not */
+	{ "boundary parameter ending in a space",
+	  "msg $A staff $A; b=$(bnd); sed -i \"s/boundary=\\\"$b\\\"/boundary=\\\"$b \\\"/; s/^--$b\\(-*\\)\\r*$/--$b \\1\\r/\" m.eml; "
+	  PREAMBLE("x\\r\\n--$b\\r\\nContent-Type: text/plain\\r\\n\\r\\nTransfer ke rekening 123\\r\\n"),
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
+	/* RFC 2047 §5: no encoded-word in a parameter; GMime and Python decode
+	 * one in the boundary, other readers cut at the literal one */
+	{ "boundary parameter as an encoded-word",
+	  "msg $A staff $A; b=$(bnd); sed -i \"s/boundary=\\\"$b\\\"/boundary=\\\"=?us-ascii?q?$b?=\\\"/\" m.eml; "
+	  PREAMBLE("--=?us-ascii?q?$b?=\\r\\nContent-Type: text/plain\\r\\n\\r\\nTransfer ke rekening 123\\r\\n--=?us-ascii?q?$b?=--\\r\\n"),
+	  FROM_A, AR_NEUTRAL, NULL, NULL, "boundary" },
+	{ "list shape with the boundary reused inside",
+	  "staff $A > s.eml; b=$(sed -n 's/.*boundary=\"\\([^\"]*\\)\".*/\\1/p' s.eml | head -1); "
+	  "{ hdr $A; mixed s.eml 'Content-Type: text/plain' 'footer'; } | sed \"s/LIST/$b/g\" > m.eml",
+	  FROM_A, AR_NEUTRAL, NULL, NULL, NULL },
 	/* ---- a reader of protected headers (RFC 8551 §3.1 message/rfc822
 	 * wrapper, RFC 9788 hp=) shows the inner From ---- */
 	{ "signed message/rfc822 whose inner From is another address",
@@ -588,6 +651,11 @@ static const struct fcase forged[] = {
 	{ "Authentication-Results", " " ID ". ; smime=pass", true },
 	{ "Authentication-Results", " \"" ID ".\"; smime=pass", true },
 	{ "Authentication-Results", " " ID ";", true },
+	/* issue 18: what a reader decodes to our id (test_authres has more) */
+	{ "Authentication-Results", " =?utf-8?q?mail=2Etanjungpinangkota=2Ego=2Eid?=; smime=pass", true },
+	{ "Authentication-Results", " mail\xef\xbc\x8etanjungpinangkota.go.id; smime=pass", true },
+	{ "Authentication-Results", " mail.tanjungpinangk\xd0\xbeta.go.id; smime=pass", true },
+	{ "Authentication-Results", " mail%2Etanjungpinangkota.go.id; smime=pass", true },
 	{ "Authentication-Results", " x." ID "; smime=pass", false },
 	{ "Authentication-Results", " " ID ".x; smime=pass", false },
 	{ "ARC-Authentication-Results", " i=1; " ID "; smime=pass", false },

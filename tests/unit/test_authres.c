@@ -2,6 +2,7 @@
  * test_authres.c - Authentication-Results writer and authserv-id parser.
  */
 #include <check.h>
+#include <gmime/gmime.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +179,7 @@ static const struct parse_case parse_cases[] = {
 	{ " tanjungpinangkota.go.id; smime=pass", "tanjungpinangkota.go.id", false },
 	{ " mail.tanjungpinangkota.go.id.evil; smime=pass",
 	  "mail.tanjungpinangkota.go.id.evil", false },
-	{ " \"mail.tanjungpinangkota.go.id \"; x", "mail.tanjungpinangkota.go.id ", false },
+	{ " \"mail.tanjungpinangkota.go.id \"; x", "mail.tanjungpinangkota.go.id ", true },
 	{ "", NULL, false },
 	{ "   \r\n\t ", NULL, false },
 	{ "; smime=pass", NULL, false },
@@ -189,7 +190,7 @@ static const struct parse_case parse_cases[] = {
 	{ " \"a\\", NULL, false },
 	{ " (a\\", NULL, false },
 	{ " @@@", NULL, false },
-	{ " mail.tanjungpinangkota.go.id/x; smime=pass", NULL, false },
+	{ " mail.tanjungpinangkota.go.id/x; smime=pass", NULL, true },
 	{ " \x01\x02\xff", NULL, false },
 };
 
@@ -208,6 +209,71 @@ START_TEST(test_parse)
 	ck_assert_msg(authres_is_ours(c->value, ID) == c->ours,
 	    "case %d [%s]: is_ours", _i, c->value);
 	free(id);
+}
+END_TEST
+
+/*
+ * Issue 18: ids a reader decodes or normalises to ours are ours. Each was
+ * kept before (authres_is_ours compared the spelling).
+ */
+static const struct {
+	const char *value;
+	bool ours;
+} ours_cases[] = {
+	/* RFC 2047, as Python's email package and mail clients decode */
+	{ " =?utf-8?q?mail=2Etanjungpinangkota=2Ego=2Eid?=; smime=pass", true },
+	{ " =?UTF-8?Q?MAIL=2ETanjungpinangkota=2Ego=2Eid?=;smime=pass", true },
+	{ " =?utf-8?b?bWFpbC50YW5qdW5ncGluYW5na290YS5nby5pZA==?=; smime=pass", true },
+	{ " =?iso-8859-1?q?mail=2Etanjungpinangkota=2Ego=2Eid?= ; smime=pass", true },
+	{ " =?utf-8?q?mail?=.tanjungpinangkota.go.id; smime=pass", true },
+	{ " mail.=?utf-8?q?tanjungpinangkota?=.go.id; smime=pass", true },
+	{ " \"=?utf-8?q?mail=2Etanjungpinangkota=2Ego=2Eid?=\"; smime=pass", true },
+	{ " =?utf-8*id?q?mail=2Etanjungpinangkota=2Ego=2Eid?=; smime=pass", true },
+	/* escapes, once or inside each other */
+	{ " mail%2Etanjungpinangkota%2Ego%2Eid; smime=pass", true },
+	{ " mail%2etanjungpinangkota.go.id; smime=pass", true },
+	{ " =?utf-8?q?mail=252Etanjungpinangkota=252Ego=252Eid?=; smime=pass", true },
+	{ " mail\\.tanjungpinangkota\\.go\\.id; smime=pass", true },
+	{ " \"mail\\.tanjungpinangkota\\.go\\.id\"; smime=pass", true },
+	{ " m\\a\\i\\l.tanjungpinangkota.go.id; smime=pass", true },
+	/* Unicode: NFKC, case folding, invisible characters, look-alikes */
+	{ " \xef\xbd\x8d\xef\xbd\x81\xef\xbd\x89\xef\xbd\x8c\xef\xbc\x8etanjungpinangkota.go.id; smime=pass", true },
+	{ " mail\xe3\x80\x82tanjungpinangkota\xe3\x80\x82go\xe3\x80\x82id; smime=pass", true },
+	{ " mail\xef\xbd\xa1tanjungpinangkota.go.id; smime=pass", true },
+	{ " mail.tanjung\xe2\x80\x8bpinangkota.go.id; smime=pass", true },
+	{ " mail.tanjungpinang\xc2\xadkota.go.id; smime=pass", true },
+	{ " \xef\xbb\xbfmail.tanjungpinangkota.go.id\xe2\x81\xa0; smime=pass", true },
+	{ " mail.tanjungpinangk\xd0\xbeta.go.id; smime=pass", true },
+	{ " m\xd0\xb0il.t\xd0\xb0njungpin\xd0\xb0ngkot\xd0\xb0.go.id; smime=pass", true },
+	{ " mail.tanjungpinang\xe2\x84\xaaota.go.id; smime=pass", true },
+	{ " MAIL.TANJUNGPINANGKOTA.GO.\xc4\xb0" "D; smime=pass", true },
+	{ " mail.tanjungpinangkota.go.\xe2\x85\xb0" "d; smime=pass", true },
+	{ "\xc2\xa0mail.tanjungpinangkota.go.id\xe3\x80\x80; smime=pass", true },
+	/* comments, quotes, white space and dots */
+	{ " mail.tanjungpinangkota(x).go.id; smime=pass", true },
+	{ " mail(x).tanjungpinangkota.go.id(y); smime=pass", true },
+	{ " mail . tanjungpinangkota . go . id; smime=pass", true },
+	{ " mail.tanjungpinangkota.go.id...; smime=pass", true },
+	{ " \"mail\".\"tanjungpinangkota.go.id\"; smime=pass", true },
+	{ " \"mail.tanjungpinangkota.go.id.\" 1; smime=pass", true },
+	{ " mail.tanjungpinangkota.go.id:25; smime=pass", true },
+	/* other hosts stay */
+	{ " =?utf-8?q?mx=2Eexample=2Eorg?=; smime=pass", false },
+	{ " mail.tanjungpinangkota.go.id.evil.example; smime=pass", false },
+	{ " mail.tanjungpinangkota.go.idx; smime=pass", false },
+	{ " mail.tanjungpinangkota.go.id-x; smime=pass", false },
+	{ " x.mail.tanjungpinangkota.go.id; smime=pass", false },
+	{ " mail%2Etanjungpinangkota%2Ego%2Eid%2Eevil; smime=pass", false },
+	{ " mail2.tanjungpinangkota.go.id; smime=pass", false },
+	{ " tanjungpinangkota.go.id; smime=pass", false },
+	{ " mx.example.org; smime=pass (mail.tanjungpinangkota.go.id)", false },
+};
+
+START_TEST(test_ours_by_meaning)
+{
+	ck_assert_msg(authres_is_ours(ours_cases[_i].value, ID) ==
+	    ours_cases[_i].ours, "case %d [%s]: want %s", _i,
+	    ours_cases[_i].value, ours_cases[_i].ours ? "ours" : "not ours");
 }
 END_TEST
 
@@ -314,6 +380,7 @@ authres_suite(void)
 	tcase_add_test(tc, test_format_escaped_long);
 	tcase_add_test(tc, test_result_names);
 	tcase_add_loop_test(tc, test_parse, 0, NELEM(parse_cases));
+	tcase_add_loop_test(tc, test_ours_by_meaning, 0, NELEM(ours_cases));
 	tcase_add_test(tc, test_parse_null_and_long);
 	tcase_add_loop_test(tc, test_roundtrip, 0, NELEM(fmt_cases));
 	tcase_add_test(tc, test_independent_parser);
@@ -324,5 +391,6 @@ authres_suite(void)
 int
 main(void)
 {
+	g_mime_init();	/* authres_is_ours decodes RFC 2047 with GMime */
 	return tl_run(authres_suite());
 }
