@@ -15,6 +15,7 @@
 #include "authres.h"
 #include "gateway.h"
 #include "log.h"
+#include "sigtime.h"
 #include "smime_sign.h"
 #include "verify.h"
 
@@ -122,21 +123,39 @@ internal_authres(const struct conf *c, const struct cert_entry *e)
 	return v;
 }
 
+/* hdrs (freed) with "name: value" CRLF added at its end; caller frees. */
+static char *
+sign_hdrs_add(char *hdrs, const char *name, const char *value)
+{
+	char *v = xasprintf("%s%s: %s\r\n", hdrs, name, value);
+
+	free(hdrs);
+	return v;
+}
+
 static void
 do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
     const char *qid, const char *client, const struct cert_entry *e,
     struct plan *p)
 {
 	const struct conf *c = rt->conf;
+	time_t now = time(NULL);
+	enum sigtime_action st = sigtime_decide(m->n_date, m->date, now);
 	struct sign_req req = { m->content_headers.s ? m->content_headers.s : "",
-	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold };
+	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold,
+	    st == SIGTIME_OMIT };
 	struct sign_out out = { NULL, NULL };
 	struct sbuf err;
-	char *hdrs = NULL, *ar;
+	char *hdrs = NULL, *ar, *date = NULL;
 	size_t i;
 
 	sbuf_init(&err);
 	p->cert_serial = xstrdup(e->serial_hex);
+	if (st == SIGTIME_ADD_DATE)
+		date = sigtime_format(now);
+	if (st != SIGTIME_KEEP)
+		log_msg(LOG_INFO, "%s: signingTime: %s (Date: %s)", qid,
+		    sigtime_action_name(st), m->date ? m->date : "none");
 	if (smime_sign(&req, &out, &err) != 0) {
 		log_msg(LOG_ERR, "%s: signing failed: %s", qid, err.s ? err.s : "?");
 		plan_internal(p, c, "signing failed", true);
@@ -144,6 +163,8 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	}
 	if (c->archive_dir != NULL) {
 		hdrs = msgctx_signed_headers(m, out.content_type);
+		if (date != NULL)
+			hdrs = sign_hdrs_add(hdrs, "Date", date);
 		if (archive_store(c->archive_dir, time(NULL), qid, m->message_id,
 		    hdrs, out.body, NULL, &err) != 0) {
 			log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
@@ -160,6 +181,9 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	for (i = m->n_content_refs; i > 0; i--)
 		plan_edit(p, EDIT_CHANGE, m->content_refs[i - 1].name,
 		    m->content_refs[i - 1].index, NULL);
+	/* Date = now = signingTime, so Thunderbird's hour rule holds. */
+	if (date != NULL)
+		plan_edit(p, EDIT_ADD, "Date", 0, date);
 	if (!m->has_mime_version)
 		plan_edit(p, EDIT_ADD, "MIME-Version", 0, "1.0");
 	plan_edit(p, EDIT_ADD, "Content-Type", 0, out.content_type);
@@ -176,6 +200,7 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 out:
 	sign_out_free(&out);
 	free(hdrs);
+	free(date);
 	sbuf_free(&err);
 }
 
