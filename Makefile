@@ -6,6 +6,8 @@
 #   make check SANITIZE=1   the same under ASan+UBSan (build in build/asan)
 #   make demo       run the gateway for real on loopback and tell what happened
 #   make bench      benchmarks (results in BENCHMARKS.md)
+#   make interop    Thunderbird as a judge of segel's signatures (RESULTS.md
+#                   in tests/interop/thunderbird)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 
@@ -112,6 +114,21 @@ bench: deps
 	$(MAKE) all
 	BUILD=$(BUILD) tests/bench/run
 
+# Thunderbird as an independent judge (tests/interop/thunderbird/run): Debian's
+# thunderbird under Xvfb, its verdict read over Marionette; certutil puts the
+# test root into the throw-away profile. About a minute; not part of check.
+INTEROP_PKGS = thunderbird xvfb libnss3-tools
+deps-interop:
+	@missing=$$(for p in $(INTEROP_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps-interop: installing$$(echo $$missing | tr '\n' ' ')"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "make deps-interop: all Debian packages present"; fi
+
+interop: deps deps-interop
+	$(MAKE) all
+	BUILD=$(BUILD) tests/interop/thunderbird/run
+
 fuzz:
 	$(MAKE) -f tests/fuzz/Makefile FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 
@@ -141,6 +158,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps check check-unit check-sanitize demo bench fuzz fuzz-check install clean
+.PHONY: all deps deps-interop check check-unit check-sanitize demo bench interop fuzz fuzz-check install clean
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d
