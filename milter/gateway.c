@@ -133,29 +133,40 @@ sign_hdrs_add(char *hdrs, const char *name, const char *value)
 	return v;
 }
 
+/*
+ * Date versus signingTime (sigtime.h): sets *no_time when the signature
+ * must go without signingTime; returns the Date to add (now, the moment
+ * of signingTime) or NULL. Caller frees.
+ */
+static char *
+sign_date(const struct msgctx *m, const char *qid, bool *no_time)
+{
+	time_t now = time(NULL);
+	enum sigtime_action st = sigtime_decide(m->n_date, m->date, now);
+
+	*no_time = st == SIGTIME_OMIT;
+	if (st != SIGTIME_KEEP)
+		log_msg(LOG_INFO, "%s: signingTime: %s (Date: %s)", qid,
+		    sigtime_action_name(st), m->date ? m->date : "none");
+	return st == SIGTIME_ADD_DATE ? sigtime_format(now) : NULL;
+}
+
 static void
 do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
     const char *qid, const char *client, const struct cert_entry *e,
     struct plan *p)
 {
 	const struct conf *c = rt->conf;
-	time_t now = time(NULL);
-	enum sigtime_action st = sigtime_decide(m->n_date, m->date, now);
 	struct sign_req req = { m->content_headers.s ? m->content_headers.s : "",
-	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold,
-	    st == SIGTIME_OMIT };
+	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold, false };
 	struct sign_out out = { NULL, NULL };
 	struct sbuf err;
-	char *hdrs = NULL, *ar, *date = NULL;
+	char *hdrs = NULL, *ar, *date;
 	size_t i;
 
 	sbuf_init(&err);
 	p->cert_serial = xstrdup(e->serial_hex);
-	if (st == SIGTIME_ADD_DATE)
-		date = sigtime_format(now);
-	if (st != SIGTIME_KEEP)
-		log_msg(LOG_INFO, "%s: signingTime: %s (Date: %s)", qid,
-		    sigtime_action_name(st), m->date ? m->date : "none");
+	date = sign_date(m, qid, &req.no_signing_time);
 	if (smime_sign(&req, &out, &err) != 0) {
 		log_msg(LOG_ERR, "%s: signing failed: %s", qid, err.s ? err.s : "?");
 		plan_internal(p, c, "signing failed", true);
