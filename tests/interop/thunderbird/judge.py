@@ -8,8 +8,8 @@ MailUtils.openEMLFile opens it in a message tab, exactly as "Open Saved
 Message" does; the judge then reads, in that tab's about:message window,
 the S/MIME status Thunderbird's header sink received (gSignatureStatus, an
 nsICMSMessageErrors code; -1 = no S/MIME signature seen), the signed-state
-icon it shows, the signer's address, the Date it shows and the text a
-reader sees. Then it clicks the S/MIME button, as a reader would, and
+icon it shows, the signer's address, the Date and Subject it shows and
+the text a reader sees. Then it clicks the S/MIME button, as a reader would, and
 records the visible text of the Message Security panel (the popup itself
 is not in screenshots). A screenshot of the window goes to
 SHOTDIR/name.png. One JSON
@@ -59,6 +59,7 @@ function read(t) {
     icon: icon && !icon.hidden ? icon.getAttribute("src") : null,
     signer: cw.gSignerCert ? cw.gSignerCert.emailAddress : null,
     date_shown: hd.date ? hd.date.headerValue : null,
+    subject_shown: hd.subject ? hd.subject.headerValue : null,
     body: body,
     waited_ms: Date.now() - started,
   };
