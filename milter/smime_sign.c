@@ -171,8 +171,7 @@ sign_drop_time(CMS_SignerInfo *si, EVP_PKEY *key)
 	if ((alen = ASN1_item_i2d((ASN1_VALUE *)attrs, &abuf,
 	    ASN1_ITEM_rptr(PKCS7_ATTR_SIGN))) <= 0 ||
 	    (md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key,
-	    NULL) != 1 ||
+	    EVP_DigestSignInit(md, NULL, sign_sha256, NULL, key) != 1 ||
 	    EVP_DigestSign(md, NULL, &siglen, abuf, (size_t)alen) != 1)
 		goto out;
 	sig = OPENSSL_malloc(siglen);
