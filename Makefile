@@ -6,6 +6,8 @@
 #   make check SANITIZE=1   the same under ASan+UBSan (build in build/asan)
 #   make demo       run the gateway for real on loopback and tell what happened
 #   make bench      benchmarks (results in BENCHMARKS.md)
+#   make interop    Thunderbird as a judge of segel's signatures (RESULTS.md
+#                   in tests/interop/thunderbird)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 #   make check-install  README's install steps on this machine (fresh root only)
@@ -145,6 +147,17 @@ bench: deps
 	$(MAKE) all
 	BUILD=$(BUILD) tests/bench/run
 
+# Thunderbird as an independent judge (tests/interop/thunderbird/run): Debian's
+# thunderbird under Xvfb, its verdict read over Marionette; certutil puts the
+# test root into the throw-away profile. About a minute; not part of check.
+INTEROP_PKGS = thunderbird xvfb libnss3-tools
+deps-interop:
+	$(call apt_install,$(INTEROP_PKGS))
+
+interop: deps deps-interop
+	$(MAKE) all
+	BUILD=$(BUILD) tests/interop/thunderbird/run
+
 fuzz:
 	$(MAKE) -f tests/fuzz/Makefile FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 
@@ -187,6 +200,6 @@ check-install:
 clean:
 	rm -rf build
 
-.PHONY: all deps deps-runtime deps-build check check-unit check-install check-sanitize demo bench fuzz fuzz-check install clean
+.PHONY: all deps deps-runtime deps-build deps-interop check check-unit check-install check-sanitize demo bench interop fuzz fuzz-check install clean
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d

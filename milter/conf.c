@@ -101,9 +101,11 @@ static const struct conf_key conf_schema[] = {
 	{ "verify.enabled", C_BOOL, "true", OFF(verify_enabled), NULL },
 	{ "verify.unsigned_own_domain", C_ENUM, "tag", OFF(unsigned_own_domain), check_enum },
 	{ "verify.subject_tags", C_GROUP, NULL, NOOFF, NULL },
-	{ "verify.subject_tags.none", C_STRING, "", OFF(subject_tag[AR_NONE]), check_tag },
+	/* On by default for the two results a reader must not miss (README,
+	 * "What recipients see"); "" turns a tag off. */
+	{ "verify.subject_tags.none", C_STRING, "[TIDAK BERTANDA TANGAN]", OFF(subject_tag[AR_NONE]), check_tag },
 	{ "verify.subject_tags.pass", C_STRING, "", OFF(subject_tag[AR_PASS]), check_tag },
-	{ "verify.subject_tags.fail", C_STRING, "", OFF(subject_tag[AR_FAIL]), check_tag },
+	{ "verify.subject_tags.fail", C_STRING, "[TANDA TANGAN TIDAK SAH]", OFF(subject_tag[AR_FAIL]), check_tag },
 	{ "verify.subject_tags.policy", C_STRING, "", OFF(subject_tag[AR_POLICY]), check_tag },
 	{ "verify.subject_tags.neutral", C_STRING, "", OFF(subject_tag[AR_NEUTRAL]), check_tag },
 	{ "verify.subject_tags.temperror", C_STRING, "", OFF(subject_tag[AR_TEMPERROR]), check_tag },

@@ -15,6 +15,7 @@
 #include "authres.h"
 #include "gateway.h"
 #include "log.h"
+#include "sigtime.h"
 #include "smime_sign.h"
 #include "verify.h"
 
@@ -140,6 +141,34 @@ internal_authres(const struct conf *c, const struct msgctx *m,
 	return v;
 }
 
+/* hdrs (freed) with "name: value" CRLF added at its end; caller frees. */
+static char *
+sign_hdrs_add(char *hdrs, const char *name, const char *value)
+{
+	char *v = xasprintf("%s%s: %s\r\n", hdrs, name, value);
+
+	free(hdrs);
+	return v;
+}
+
+/*
+ * Date versus signingTime (sigtime.h): sets *no_time when the signature
+ * must go without signingTime; returns the Date to add (now, the moment
+ * of signingTime) or NULL. Caller frees.
+ */
+static char *
+sign_date(const struct msgctx *m, const char *qid, bool *no_time)
+{
+	time_t now = time(NULL);
+	enum sigtime_action st = sigtime_decide(m->n_date, m->date, now);
+
+	*no_time = st == SIGTIME_OMIT;
+	if (st != SIGTIME_KEEP)
+		log_msg(LOG_INFO, "%s: signingTime: %s (Date: %s)", qid,
+		    sigtime_action_name(st), m->date ? m->date : "none");
+	return st == SIGTIME_ADD_DATE ? sigtime_format(now) : NULL;
+}
+
 static void
 do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
     const char *qid, const char *client, const struct cert_entry *e,
@@ -147,14 +176,15 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 {
 	const struct conf *c = rt->conf;
 	struct sign_req req = { m->content_headers.s ? m->content_headers.s : "",
-	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold };
+	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold, false };
 	struct sign_out out = { NULL, NULL };
 	struct sbuf err;
-	char *hdrs = NULL, *ar;
+	char *hdrs = NULL, *ar, *date;
 	size_t i;
 
 	sbuf_init(&err);
 	p->cert_serial = xstrdup(e->serial_hex);
+	date = sign_date(m, qid, &req.no_signing_time);
 	if (smime_sign(&req, &out, &err) != 0) {
 		log_msg(LOG_ERR, "%s: signing failed: %s", qid, err.s ? err.s : "?");
 		plan_internal(p, c, "signing failed", true);
@@ -162,6 +192,8 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	}
 	if (c->archive_dir != NULL) {
 		hdrs = msgctx_signed_headers(m, out.content_type);
+		if (date != NULL)
+			hdrs = sign_hdrs_add(hdrs, "Date", date);
 		if (archive_store(c->archive_dir, time(NULL), qid, m->message_id,
 		    hdrs, out.body, NULL, &err) != 0) {
 			log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
@@ -178,6 +210,9 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	for (i = m->n_content_refs; i > 0; i--)
 		plan_edit(p, EDIT_CHANGE, m->content_refs[i - 1].name,
 		    m->content_refs[i - 1].index, NULL);
+	/* Date = now = signingTime, so Thunderbird's hour rule holds. */
+	if (date != NULL)
+		plan_edit(p, EDIT_ADD, "Date", 0, date);
 	if (!m->has_mime_version)
 		plan_edit(p, EDIT_ADD, "MIME-Version", 0, "1.0");
 	plan_edit(p, EDIT_ADD, "Content-Type", 0, out.content_type);
@@ -193,6 +228,7 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 out:
 	sign_out_free(&out);
 	free(hdrs);
+	free(date);
 	sbuf_free(&err);
 }
 

@@ -48,6 +48,7 @@ msgctx_free(struct msgctx *m)
 	free(m->from_value);
 	free(m->message_id);
 	free(m->subject);
+	free(m->date);
 	msgbuf_free(m->body);
 	free(m);
 }
@@ -161,6 +162,10 @@ msgctx_header(struct msgctx *m, const struct conf *c, const char *name,
 		set_once(&m->message_id, value);
 	else if (strcasecmp(name, "Subject") == 0)
 		set_once(&m->subject, value);
+	else if (strcasecmp(name, "Date") == 0) {
+		m->n_date++;
+		set_once(&m->date, value);
+	}
 	else if (strcasecmp(name, "MIME-Version") == 0)
 		m->has_mime_version = true;
 	else if (strcasecmp(name, "Authentication-Results") == 0) {

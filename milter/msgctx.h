@@ -40,6 +40,8 @@ struct msgctx {
 	char *from_value;	/* the first From value */
 	size_t n_from;
 	char *message_id, *subject;
+	char *date;		/* the first Date value */
+	size_t n_date;
 	bool has_mime_version;
 	struct msgbuf *body;
 	enum msg_state state;

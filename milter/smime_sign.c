@@ -7,7 +7,9 @@
  *
  * Signed attributes: contentType, signingTime, messageDigest,
  * signingCertificateV2 (CMS_CADES) and our own SMIMECapabilities (AES-GCM
- * and AES-CBC, parameters omitted; no DES or RC2). The intermediates of the
+ * and AES-CBC, parameters omitted; no DES or RC2). OpenSSL always adds
+ * signingTime when it signs, so a signature without one (sigtime.h) is
+ * made again here over the remaining attributes and checked. The intermediates of the
  * signer's chain go into the certificate set; a self-signed root does not.
  *
  * Public: smime_sign(), sign_out_free(), smime_is_protected(). Errors: -1
@@ -21,6 +23,7 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pkcs7.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
@@ -142,10 +145,63 @@ sign_digest(CMS_ContentInfo *cms, const struct msgbuf *entity)
 	return ok;
 }
 
+/*
+ * Removes signingTime and signs the remaining signed attributes again:
+ * their DER SET (the same SET OF order CMS uses, PKCS7_ATTR_SIGN) signed
+ * with the key's default scheme, as CMS_SignerInfo_sign would. The new
+ * signature is verified before it is used.
+ */
+static int
+sign_drop_time(CMS_SignerInfo *si, EVP_PKEY *key)
+{
+	STACK_OF(X509_ATTRIBUTE) *attrs = NULL;
+	EVP_MD_CTX *md = NULL;
+	unsigned char *abuf = NULL, *sig = NULL;
+	size_t siglen = 0;
+	int alen, i, loc, ok = 0;
+
+	while ((loc = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime,
+	    -1)) >= 0)
+		X509_ATTRIBUTE_free(CMS_signed_delete_attr(si, loc));
+	if ((attrs = sk_X509_ATTRIBUTE_new_null()) == NULL)
+		goto out;
+	for (i = 0; i < CMS_signed_get_attr_count(si); i++)
+		if (!sk_X509_ATTRIBUTE_push(attrs, CMS_signed_get_attr(si, i)))
+			goto out;
+	if ((alen = ASN1_item_i2d((ASN1_VALUE *)attrs, &abuf,
+	    ASN1_ITEM_rptr(PKCS7_ATTR_SIGN))) <= 0 ||
+	    (md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, sign_sha256, NULL, key) != 1 ||
+	    EVP_DigestSign(md, NULL, &siglen, abuf, (size_t)alen) != 1)
+		goto out;
+	sig = OPENSSL_malloc(siglen);
+	if (sig == NULL ||
+	    EVP_DigestSign(md, sig, &siglen, abuf, (size_t)alen) != 1)
+		goto out;
+	ASN1_STRING_set0(CMS_SignerInfo_get0_signature(si), sig, (int)siglen);
+	sig = NULL;
+	ok = CMS_SignerInfo_verify(si) == 1;
+out:
+	OPENSSL_free(sig);
+	OPENSSL_free(abuf);
+	EVP_MD_CTX_free(md);
+	sk_X509_ATTRIBUTE_free(attrs);	/* the attributes stay with si */
+	return ok;
+}
+
+/* RSA (PKCS #1 v1.5) and EC: schemes that need no parameters, so the
+ * SignerInfo's signatureAlgorithm stays right. Other keys keep
+ * signingTime (a Thunderbird warning rather than mail that cannot go). */
+static bool
+sign_time_droppable(EVP_PKEY *key)
+{
+	return EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "EC");
+}
+
 /* The DER SignedData over entity; NULL with a reason in err. */
 static unsigned char *
 sign_cms(const struct cert_entry *signer, const struct msgbuf *entity,
-    int *derlen, struct sbuf *err)
+    bool no_time, int *derlen, struct sbuf *err)
 {
 	CMS_ContentInfo *cms = NULL;
 	CMS_SignerInfo *si;
@@ -166,6 +222,11 @@ sign_cms(const struct cert_entry *signer, const struct msgbuf *entity,
 	}
 	if (!sign_digest(cms, entity)) {
 		sbuf_adds(err, "cannot sign the message");
+		goto out;
+	}
+	if (no_time && sign_time_droppable(signer->key) &&
+	    !sign_drop_time(si, signer->key)) {
+		sbuf_adds(err, "cannot sign without signingTime");
 		goto out;
 	}
 	if ((*derlen = i2d_CMS_ContentInfo(cms, &der)) <= 0) {
@@ -317,7 +378,8 @@ smime_sign(const struct sign_req *req, struct sign_out *out,
 		sbuf_adds(err, "cannot choose a MIME boundary");
 		goto out;
 	}
-	if ((der = sign_cms(req->signer, entity, &derlen, err)) == NULL)
+	if ((der = sign_cms(req->signer, entity,
+	    req->no_signing_time, &derlen, err)) == NULL)
 		goto out;
 	body = msgbuf_new(req->memory_threshold, req->tmp_dir);
 	if (sign_assemble(body, b, entity, der, derlen) != 0) {

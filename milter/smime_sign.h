@@ -7,8 +7,8 @@
  * rest), CRLF line ends, "From " lines and trailing white space protected,
  * the footer appended to each text/plain and text/html part a reader sees.
  * Those exact bytes are signed once (detached CMS SignedData, SHA-256,
- * CMS_BINARY, signingTime, SMIMECapabilities AES-GCM/CBC, chain without the
- * root) and never touched again. Nested multipart/signed and encrypted parts
+ * CMS_BINARY, signingTime unless the request leaves it out (sigtime.h),
+ * SMIMECapabilities AES-GCM/CBC, chain without the root) and never touched again. Nested multipart/signed and encrypted parts
  * are kept byte for byte.
  */
 #ifndef SEGEL_SMIME_SIGN_H
@@ -32,6 +32,7 @@ struct sign_req {
 	const struct cert_entry *signer;
 	const char *tmp_dir;	/* for spooling large output, may be NULL */
 	size_t memory_threshold;
+	bool no_signing_time;	/* leave signingTime out (sigtime.h) */
 };
 
 struct sign_out {

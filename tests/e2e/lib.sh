@@ -182,7 +182,8 @@ sign: {
 verify: {
   enabled = true;  # verify.enabled
   unsigned_own_domain = "tag";  # verify.unsigned_own_domain
-  subject_tags = { };  # verify.subject_tags
+  # Subject tags off, so tests find mail by its Subject (t_tags: defaults).
+  subject_tags = { none = ""; fail = ""; };  # verify.subject_tags
 };
 audit: {
   file = "$H/audit.log";  # audit.file

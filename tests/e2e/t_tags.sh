@@ -1,8 +1,9 @@
 #!/bin/bash
 # End to end: mail From the official domain arriving unsigned from outside
 # (the classic spoof) with verify.unsigned_own_domain = tag | reject | none,
-# and the optional subject tags per result (off by default; the body is
-# never changed).
+# and the subject tags per result: [TIDAK BERTANDA TANGAN] for none and
+# [TANDA TANGAN TIDAK SAH] for fail by default, a configured text instead,
+# "" for none at all (the body is never changed).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 harness_start
@@ -22,7 +23,10 @@ delivered() {	# subject -> prints the delivered message's path
 ar_ours() { grep -i -A6 "^Authentication-Results: *$ID;" "$1" | tr -d '\r'; }
 body_of() { sed '1,/^\r\?$/d' "$1" | tr -d '\r'; }
 
-# --- default: tag with smime=none
+# --- the defaults: smime=none, and the none and fail Subject tags on
+# (lib.sh turns the tags off for the other tests)
+segel_conf_set subject_tags '{ }'
+segel_reload || fail "reload with the default subject tags" "$(tail -n 3 "$H/segel.log")"
 n=$(sink_count)
 m=$(spoof "spoof default")
 if send_in walikota@$DOMAIN bob@$DOMAIN "$m" && sink_wait $((n + 1)); then
@@ -34,23 +38,24 @@ if send_in walikota@$DOMAIN bob@$DOMAIN "$m" && sink_wait $((n + 1)); then
 	else
 		fail "unsigned own-domain tagged" "A-R: $ar"
 	fi
-	grep -q '^Subject: spoof default' "$d" && pass "no subject tag by default" ||
-		fail "no subject tag by default" "$(grep ^Subject "$d")"
+	grep -q '^Subject: \[TIDAK BERTANDA TANGAN\] spoof default' "$d" &&
+		pass "subject tag [TIDAK BERTANDA TANGAN] for smime=none by default" ||
+		fail "subject tag for none by default" "$(grep ^Subject "$d")"
 	[ "$(body_of "$d")" = "Transfer dana segera." ] && pass "body unchanged" ||
 		fail "body unchanged" "$(body_of "$d")"
 else
 	fail "unsigned own-domain tagged" "$(last_reply)"
 fi
 
-# --- subject tags for none and fail
-segel_conf_set subject_tags '{ none = "[TIDAK BERTANDA TANGAN]"; fail = "[TANDA TANGAN TIDAK SAH]"; }'
+# --- a configured text for none; fail keeps its default
+segel_conf_set subject_tags '{ none = "[BELUM DITANDATANGANI]"; }'
 if segel_reload; then
 	n=$(sink_count)
 	m=$(spoof "spoof tagged")
 	if send_in walikota@$DOMAIN bob@$DOMAIN "$m" && sink_wait $((n + 1)); then
 		d=$(delivered "spoof tagged")
-		grep -q '^Subject: \[TIDAK BERTANDA TANGAN\] spoof tagged' "$d" &&
-			pass "subject tag for smime=none" || fail "subject tag none" "$(grep ^Subject "$d")"
+		grep -q '^Subject: \[BELUM DITANDATANGANI\] spoof tagged' "$d" &&
+			pass "configured subject tag for smime=none" || fail "subject tag none" "$(grep ^Subject "$d")"
 	else
 		fail "subject tag none" "$(last_reply)"
 	fi
@@ -67,13 +72,30 @@ if segel_reload; then
 		d=$(delivered "partner tampered")
 		grep -q '^Subject: \[TANDA TANGAN TIDAK SAH\] partner tampered' "$d" &&
 			ar_ours "$d" | grep -q 'smime=fail' &&
-			pass "subject tag for smime=fail, with the fail result" ||
+			pass "default subject tag for smime=fail, with the fail result" ||
 			fail "subject tag fail" "$(grep ^Subject "$d"); $(ar_ours "$d")"
 	else
 		fail "subject tag fail" "$(last_reply)"
 	fi
 else
 	fail "reload with subject tags" "$(tail -3 "$H/segel.log")"
+fi
+
+# --- "" turns a tag off
+segel_conf_set subject_tags '{ none = ""; }'
+if segel_reload; then
+	n=$(sink_count)
+	m=$(spoof "spoof untagged")
+	if send_in walikota@$DOMAIN bob@$DOMAIN "$m" && sink_wait $((n + 1)); then
+		d=$(delivered "spoof untagged")
+		grep -q '^Subject: spoof untagged' "$d" && ar_ours "$d" | grep -q 'smime=none' &&
+			pass "none = \"\" leaves the Subject alone (smime=none still added)" ||
+			fail "subject tag off" "$(grep ^Subject "$d"); $(ar_ours "$d")"
+	else
+		fail "subject tag off" "$(last_reply)"
+	fi
+else
+	fail "reload with a tag off" "$(tail -3 "$H/segel.log")"
 fi
 
 # --- reject

@@ -395,6 +395,9 @@ msgbuf_bytes(const struct msgbuf *mb)
 	return a;
 }
 
+/* Set by a test for the next sign_case_run: sign without signingTime. */
+static bool sign_no_time;
+
 static void
 sign_case_run(const struct sign_case *c, struct signed_msg *m)
 {
@@ -421,6 +424,7 @@ sign_case_run(const struct sign_case *c, struct signed_msg *m)
 	req.footer = FOOTER;
 	req.signer = signer;
 	req.memory_threshold = c->spool ? 65536 : 1 << 24;
+	req.no_signing_time = sign_no_time;
 	sbuf_init(&err);
 	ck_assert_msg(smime_sign(&req, &out, &err) == 0, "%s: %s", c->name,
 	    err.s ? err.s : "");
@@ -797,6 +801,48 @@ START_TEST(cms_attributes)
 }
 END_TEST
 
+/*
+ * A Date far from now (sigtime.h): no signingTime, the other attributes
+ * kept, and the signature made again over them verifies in OpenSSL and
+ * gpgsm, for an RSA and an EC signer.
+ */
+START_TEST(cms_without_signing_time)
+{
+	const char *names[] = { "notime_rsa", "notime_ec" };
+	const char *signers[] = { ALICE, EC };
+	char *path, *cmd, *out;
+
+	sign_no_time = true;
+	path = sign_plain(names[_i], signers[_i]);
+	sign_no_time = false;
+	cmd = xasprintf("openssl cms -cmsout -print -in %s >%s.print 2>&1",
+	    path, path);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	cmd = xasprintf("%s.print", path);
+	out = slurp(cmd);
+	free(cmd);
+	ck_assert_msg(strstr(out, "signingTime") == NULL, "signingTime kept");
+	ck_assert(strstr(out, "messageDigest") != NULL);
+	ck_assert(strstr(out, "contentType") != NULL);
+	ck_assert(strstr(out, "id-smime-aa-signingCertificateV2") != NULL);
+	ck_assert(strstr(out, "S/MIME Capabilities") != NULL);
+	free(out);
+	ck_assert_msg(openssl_verify(path) == 0, "%s: openssl cms -verify "
+	    "failed", names[_i]);
+	if (system("command -v gpgsm >/dev/null 2>&1") == 0) {
+		cmd = xasprintf("%s/tests/interop/gpgsm-verify %s %s %s "
+		    ">%s.gpgsm 2>&1", tl_srcdir(), path, P("trust.pem"),
+		    P("chain.pem"), path);
+		ck_assert_msg(system(cmd) == 0, "gpgsm rejected %s", path);
+		free(cmd);
+	} else
+		fprintf(stderr, "SKIP: cms_without_signing_time gpgsm: "
+		    "gpgsm not installed\n");
+	free(path);
+}
+END_TEST
+
 /* The intermediate is carried, the root is not, and neither twice. */
 START_TEST(cms_certificates)
 {
@@ -1005,6 +1051,7 @@ main(void)
 	tcase_add_loop_test(tc, sign_table, 0,
 	    sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, cms_attributes);
+	tcase_add_loop_test(tc, cms_without_signing_time, 0, 2);
 	tcase_add_test(tc, cms_certificates);
 	tcase_add_loop_test(tc, gpgsm_verifies, 0, 2);
 	tcase_add_test(tc, tampered_fails);
