@@ -256,7 +256,7 @@ if [ "$(id -u)" = 0 ]; then
 	run owned import "$src/alice@$D.p12" --pass-file "$src/alice@$D.pass"
 	own=$(stat -c '%U:%a' "$T/owned/store/alice@$D.p12" "$T/owned/store/alice@$D.pass" \
 		"$T/owned/store/history" "$T/owned/audit.log" | tr '\n' ' ')
-	[ "$own" = "nobody:600 nobody:600 nobody:700 nobody:640 " ] &&
+	[ "$own" = "nobody:600 nobody:600 nobody:700 nobody:600 " ] &&
 		pass "import as root: files, history/ and audit log belong to the folder's owner" ||
 		fail "import ownership" "$own"
 fi
