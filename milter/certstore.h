@@ -48,6 +48,8 @@ struct cert_entry {
 	char *address;		/* lower-case */
 	char *file;		/* path of the .p12, or of the .uri */
 	char *uri;		/* pkcs11: URI of a key in a token, else NULL */
+	unsigned long p11_epoch;	/* the token module's incarnation when
+					   key was found (p11_use_begin) */
 	X509 *cert;		/* NULL when the file could not be decoded */
 	EVP_PKEY *key;		/* NULL when the file could not be decoded;
 				   use only when status is CERT_OK */

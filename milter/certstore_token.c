@@ -108,6 +108,8 @@ certstore_token_load(struct cert_entry *e, const struct conf *c,
 		certstore_entry_fail(e, CERT_UNAVAILABLE, "token: %s", t->why);
 	else if (p11_key(e->uri, e->cert, &e->key, why, sizeof(why)) != 0)
 		certstore_entry_fail(e, CERT_UNAVAILABLE, "token: %s", why);
+	else
+		e->p11_epoch = p11_epoch();
 out:
 	free(crt);
 	sk_X509_pop_free(ca, X509_free);

@@ -24,11 +24,10 @@
 #include "util.h"
 
 /*
- * The process's one connection. slots is refreshed with
- * PKCS11_update_slots, which keeps each slot's libp11 state (session pool,
- * login) alive across loads; it is never released before exit, since a
- * release closes every session of the slot (C_CloseAllSessions), those of
- * keys still in use included.
+ * The process's one connection. A slot list is never released before
+ * exit, since a release closes every session of the slot
+ * (C_CloseAllSessions), those of keys an older generation still signs
+ * with included; a new list is made only when logging in again.
  */
 static struct {
 	pthread_mutex_t lock;
@@ -43,6 +42,12 @@ static struct {
 	unsigned char refused_md[SHA256_DIGEST_LENGTH];	/* last PIN the
 				   token refused; all zero: none */
 } p11 = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Signatures with token keys hold p11_use for reading; a module restart
+ * holds it for writing and moves the epoch on, which retires every key
+ * loaded before (see p11_use_begin). */
+static pthread_rwlock_t p11_use = PTHREAD_RWLOCK_INITIALIZER;
+static unsigned long p11_epoch_n = 1;
 
 /* why := what, then OpenSSL's (libp11's) last error, if any. */
 static void
@@ -59,25 +64,58 @@ p11_why(char *why, size_t whylen, const char *what)
 	ERR_clear_error();
 }
 
-/* Loads module once; another module later means a new context (the old
- * one stays loaded: its keys may still be in use). */
-static int
-p11_module(const char *module, char *why, size_t whylen)
+/* A new context for module, initialized (C_Initialize). */
+static PKCS11_CTX *
+p11_ctx_new(const char *module, char *why, size_t whylen)
 {
 	PKCS11_CTX *ctx;
 
-	if (p11.ctx != NULL && strcmp(p11.module, module) == 0)
-		return 0;
 	if ((ctx = PKCS11_CTX_new()) == NULL) {
 		p11_why(why, whylen, "cannot create a libp11 context");
-		return -1;
+		return NULL;
 	}
 	if (PKCS11_CTX_load(ctx, module) != 0) {
 		p11_why(why, whylen, "cannot load the PKCS#11 module "
 		    "(pkcs11.module)");
 		PKCS11_CTX_free(ctx);
-		return -1;
+		return NULL;
 	}
+	return ctx;
+}
+
+/*
+ * Loads module once. After a token problem the module is started again
+ * (C_Finalize, C_Initialize): a token that went away and came back is
+ * not always seen by a module that stays initialized (SoftHSM answers
+ * C_GetSlotList with CKR_GENERAL_ERROR). The new context is loaded before
+ * the old one is unloaded, so the library stays mapped for the objects
+ * of older generations, which never sign again (the epoch changes, under
+ * the write lock: no signature is under way meanwhile).
+ */
+static int
+p11_module(const char *module, bool restart, char *why, size_t whylen)
+{
+	PKCS11_CTX *ctx;
+
+	if (p11.ctx != NULL && strcmp(p11.module, module) == 0 && !restart)
+		return 0;
+	if ((ctx = p11_ctx_new(module, why, whylen)) == NULL)
+		return -1;
+	pthread_rwlock_wrlock(&p11_use);
+	p11_epoch_n++;
+	if (p11.ctx != NULL) {
+		PKCS11_CTX_unload(p11.ctx);	/* C_Finalize; kept allocated */
+		/* initialize again: the finalize was for everyone */
+		if (strcmp(p11.module, module) == 0 &&
+		    PKCS11_CTX_load(ctx, module) != 0) {
+			pthread_rwlock_unlock(&p11_use);
+			p11_why(why, whylen, "cannot restart the PKCS#11 "
+			    "module");
+			p11.ctx = NULL;
+			return -1;
+		}
+	}
+	pthread_rwlock_unlock(&p11_use);
 	p11.ctx = ctx;
 	free(p11.module);
 	p11.module = xstrdup(module);
@@ -85,6 +123,41 @@ p11_module(const char *module, char *why, size_t whylen)
 	p11.nslots = 0;
 	p11.slot = NULL;
 	return 0;
+}
+
+void
+p11_trouble(void)
+{
+	pthread_mutex_lock(&p11.lock);
+	p11.suspect = true;
+	pthread_mutex_unlock(&p11.lock);
+}
+
+unsigned long
+p11_epoch(void)
+{
+	unsigned long e;
+
+	pthread_rwlock_rdlock(&p11_use);
+	e = p11_epoch_n;
+	pthread_rwlock_unlock(&p11_use);
+	return e;
+}
+
+int
+p11_use_begin(unsigned long epoch)
+{
+	pthread_rwlock_rdlock(&p11_use);
+	if (epoch == p11_epoch_n)
+		return 0;
+	pthread_rwlock_unlock(&p11_use);
+	return -1;
+}
+
+void
+p11_use_end(void)
+{
+	pthread_rwlock_unlock(&p11_use);
 }
 
 static PKCS11_SLOT *
@@ -107,17 +180,26 @@ static int
 p11_login(const char *token, const char *pin, int rw, char *why,
     size_t whylen)
 {
-	PKCS11_SLOT *slot;
+	PKCS11_SLOT *slot, *slots;
+	unsigned int nslots;
 
 	if (p11.slot != NULL)
 		(void)PKCS11_logout(p11.slot);	/* a PIN that changed must be
 						   checked, not inherited */
 	p11.slot = NULL;
 	ERR_clear_error();
-	if (PKCS11_update_slots(p11.ctx, &p11.slots, &p11.nslots) != 0) {
+	/* A fresh list: PKCS11_update_slots of libp11 0.4.12 misreads its
+	 * old list beyond the first slot (it crashes). The old list is kept,
+	 * not released (see the struct): a few hundred bytes per reload that
+	 * met a token problem or a new PIN. */
+	slots = NULL;
+	nslots = 0;
+	if (PKCS11_enumerate_slots(p11.ctx, &slots, &nslots) != 0) {
 		p11_why(why, whylen, "cannot list the PKCS#11 slots");
 		return -1;
 	}
+	p11.slots = slots;
+	p11.nslots = nslots;
 	if ((slot = p11_find_slot(token)) == NULL) {
 		snprintf(why, whylen, "token \"%s\" not found (pkcs11.token): "
 		    "not inserted, not initialized, or another label", token);
@@ -149,7 +231,8 @@ p11_connect(const char *module, const char *token, const char *pin, int rw,
 
 	SHA256((const unsigned char *)pin, strlen(pin), md);
 	pthread_mutex_lock(&p11.lock);
-	if (p11_module(module, why, whylen) != 0)
+	if (p11_module(module, p11.suspect && p11.ctx != NULL, why,
+	    whylen) != 0)
 		goto out;
 	/* a real token locks the PIN after a few wrong tries: a PIN it
 	 * refused is not offered again at every reload */
@@ -255,8 +338,9 @@ p11_find_key(const struct p11_uri *u, X509 *cert, EVP_PKEY **key,
 	}
 	ERR_clear_error();
 	snprintf(why, whylen, seen == 0 ? "no private key object in token "
-	    "\"%s\" matches the URI" : "the token's key does not sign, or "
-	    "does not match the certificate (token \"%s\")", p11.label);
+	    "\"%s\" matches the URI" : "the key object in token \"%s\" did "
+	    "not sign (gone meanwhile?) or does not match the certificate",
+	    p11.label);
 	return -1;
 }
 

@@ -44,6 +44,18 @@ int p11_key(const char *uri, X509 *cert, EVP_PKEY **key, char *why,
     size_t whylen);
 
 /*
+ * The module's incarnation: it changes when the module is started again
+ * after a token problem, which retires every key found before. A signer
+ * with a token key calls p11_use_begin(epoch at load) first (0: go on,
+ * then p11_use_end(); -1: the key is retired, tempfail).
+ */
+unsigned long p11_epoch(void);
+/* A token key failed to sign: the next p11_connect starts afresh. */
+void p11_trouble(void);
+int p11_use_begin(unsigned long epoch);
+void p11_use_end(void);
+
+/*
  * Stores key in the connected token as a private (CKA_PRIVATE), sensitive
  * (CKA_SENSITIVE) object labelled label with CKA_ID id; returns its URI
  * (caller frees) or NULL with why. CKA_EXTRACTABLE is left to the token's

@@ -518,6 +518,15 @@ policy_internal_error(const struct conf *c, struct reply *r)
 		    "surel, silakan coba lagi nanti");
 }
 
+/* A token key that stopped signing: passing, whatever on_error says. */
+void
+policy_token_error(const char *from, struct reply *r)
+{
+	reply_set(r, "451", "4.7.1", "The signing key for %s cannot be used "
+	    "now (its security token); try again later / Kunci tanda tangan "
+	    "untuk %s belum dapat dipakai; coba lagi nanti", from, from);
+}
+
 void
 policy_unsigned_own(const struct conf *c, const char *from, struct reply *r)
 {
