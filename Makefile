@@ -93,7 +93,7 @@ DEB_TEST = check miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl \
 	libauthen-sasl-perl libdigest-hmac-perl gpgsm gpg-agent \
 	python3 python3-cryptography python3-authres faketime libfaketime util-linux \
 	procps iproute2 e2fsprogs systemd chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng \
-	sendmail-cf m4 softhsm2 opensc
+	sendmail-cf m4 softhsm2 opensc python3-pykcs11
 DEB_TOOLS = clang libclang-rt-14-dev valgrind opendkim opendkim-tools linux-perf
 DEB_PKGS = $(DEB_RUNTIME) $(DEB_BUILD) $(DEB_TEST) $(DEB_TOOLS)
 

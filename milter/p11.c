@@ -36,6 +36,7 @@ static struct {
 	PKCS11_SLOT *slots;
 	unsigned int nslots;
 	PKCS11_SLOT *slot;	/* the token's, NULL when not logged in */
+	int rw;			/* its sessions may change objects */
 	char *label;
 	unsigned char pin_md[SHA256_DIGEST_LENGTH];
 	bool suspect;		/* the last load met a token problem */
@@ -243,7 +244,7 @@ p11_connect(const char *module, const char *token, const char *pin, int rw,
 		goto out;
 	}
 	if (p11.slot != NULL && !p11.suspect && strcmp(p11.label, token) == 0 &&
-	    CRYPTO_memcmp(md, p11.pin_md, sizeof(md)) == 0) {
+	    CRYPTO_memcmp(md, p11.pin_md, sizeof(md)) == 0 && p11.rw >= rw) {
 		r = 0;		/* same token, same PIN, no trouble since */
 		goto out;
 	}
@@ -254,6 +255,7 @@ p11_connect(const char *module, const char *token, const char *pin, int rw,
 		goto out;
 	}
 	memcpy(p11.pin_md, md, sizeof(md));
+	p11.rw = rw;
 	memset(p11.refused_md, 0, sizeof(p11.refused_md));
 	free(p11.label);
 	p11.label = xstrdup(token);

@@ -9,6 +9,11 @@
 #     "451 4.7.1" (never unsigned mail, never a bounce) with a clear log
 #     line, while alice (file key) is still signed; the daemon recovers
 #     once the token is back (reload);
+#   - segelctl import --to-token moves alice's PKCS#12 key into the token:
+#     her .p12 and .pass are gone, the token refuses C_GetAttributeValue of
+#     the private key's components (sensitive, not extractable), list and
+#     show say "token", her mail is signed with it; revoke --destroy-key
+#     destroys the object and her mail is refused;
 #   - the PIN never reaches the log.
 . "$(dirname "$0")/lib.sh"
 
@@ -128,6 +133,52 @@ waits key_deleted "$BOB: key unavailable: token: no private key object"
 "$SOFTHSM" import "$HSM" "$LABEL" "$PIN" "$PKI/staff/$BOB.key" "$BOB" 0b0b
 reload_ok reload_key_back
 signed key_back_signed bob
+
+# segelctl import --to-token (the daemon running: it reloads).
+CTL=$(dirname "$SEGEL_BIN")/segelctl
+ALICE=alice@$DOMAIN
+ATTRS=$SEGEL_ROOT/tests/pki/p11-attrs
+if "$CTL" -c "$H/segel.conf" import "$PKI/certs/$ALICE.p12" --pass-file "$PKI/certs/$ALICE.pass" \
+	--to-token >"$H/import.out" 2>&1; then
+	pass import_to_token
+else
+	fail import_to_token "$(cat "$H/import.out")"
+fi
+if [ ! -e "$PKI/certs/$ALICE.p12" ] && [ ! -e "$PKI/certs/$ALICE.pass" ] &&
+	[ -s "$PKI/certs/$ALICE.crt" ] && [ -s "$PKI/certs/$ALICE.uri" ] &&
+	! grep -rlq 'PRIVATE KEY' "$PKI/certs"; then
+	pass import_no_file_copy
+else
+	fail import_no_file_copy "$(ls "$PKI/certs" | grep alice | tr '\n' ' ')"
+fi
+if /usr/bin/python3 "$ATTRS" /usr/lib/softhsm/libsofthsm2.so "$LABEL" "$PIN" "$ALICE" >"$H/attrs.out" 2>&1; then
+	pass import_key_not_readable
+else
+	fail import_key_not_readable "$(tr '\n' ' ' <"$H/attrs.out")"
+fi
+"$CTL" -c "$H/segel.conf" list >"$H/list.out" 2>&1
+grep -Eq "^$ALICE .* token +valid\$" "$H/list.out" && grep -Eq "^bob@$DOMAIN .* token +valid\$" "$H/list.out" &&
+	grep -Eq "^app@$DOMAIN .* file +valid\$" "$H/list.out" &&
+	pass list_key_location || fail list_key_location "$(cat "$H/list.out")"
+"$CTL" -c "$H/segel.conf" show "$ALICE" | grep -q '^key in: *token pkcs11:token=' &&
+	pass show_key_location || fail show_key_location "no 'key in: token' line"
+signed imported_signed alice
+if "$CTL" -c "$H/segel.conf" revoke "$ALICE" --reason "kunci dicabut (uji)" --destroy-key >"$H/revoke.out" 2>&1 &&
+	grep -q 'destroyed' "$H/revoke.out"; then
+	pass revoke_destroy_key
+else
+	fail revoke_destroy_key "$(cat "$H/revoke.out")"
+fi
+rc=0
+/usr/bin/python3 "$ATTRS" /usr/lib/softhsm/libsofthsm2.so "$LABEL" "$PIN" "$ALICE" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] && pass revoke_object_gone || fail revoke_object_gone "p11-attrs exit $rc (2: no such key)"
+msg "$ALICE" revoked
+if send_sub alice "$ALICE" "$TO" "$H/revoked.eml"; then
+	fail revoked_refused "accepted: $(last_reply)"
+else
+	last_reply | grep -q '^550 5\.7\.1' && pass revoked_refused ||
+		fail revoked_refused "$(last_reply)"
+fi
 
 if grep -q -- "$PIN" "$H/segel.log" "$H/maillog" "$H/audit.log" 2>/dev/null; then
 	fail pin_not_logged "the PIN is in a log"
