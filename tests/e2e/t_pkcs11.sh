@@ -105,6 +105,29 @@ reload_ok() {
 signed token_signed bob
 signed file_key_signed alice
 
+# Eight sessions sign with the token key at once (libmilter threads; libp11
+# gives each signature its own PKCS#11 session): all eight arrive, each
+# verified.
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	msg "$BOB" "parallel$i"
+	swaks --server 127.0.0.1 --port "$PORT_SUB" --tls --auth PLAIN \
+		--auth-user "$BOB" --auth-password rahasia-bob --helo "pc.$DOMAIN" \
+		--from "$BOB" --to "$TO" --data "@$H/parallel$i.eml" \
+		>"$H/parallel$i.swaks" 2>&1 &
+	pids+=($!)
+done
+wait "${pids[@]}"	# not a bare wait: the harness's daemons are children too
+n=$((n + 8))
+good=0
+if sink_wait "$n" 120; then
+	for i in 1 2 3 4 5 6 7 8; do
+		f=$(sink_find "Subject: t_pkcs11 parallel$i") && verify_openssl "$f" &&
+			good=$((good + 1))
+	done
+fi
+[ "$good" = 8 ] && pass parallel_signed || fail parallel_signed "$good of 8 delivered and verified"
+
 # A wrong PIN: a reload keeps the daemon up, bob waits, alice goes on.
 (umask 077; printf 'salah-0000\n' >"$HSM/pin")
 reload_ok reload_wrong_pin
