@@ -128,6 +128,21 @@ if sink_wait "$n" 120; then
 fi
 [ "$good" = 8 ] && pass parallel_signed || fail parallel_signed "$good of 8 delivered and verified"
 
+# The daemon's memory (what a core dump would hold, read from /proc/PID/mem)
+# holds no part of bob's token key; alice's file key, loaded the same way,
+# is found: the search works.
+if /usr/bin/python3 "$SEGEL_ROOT/tests/pki/memscan" "$SEGEL_PID" "$PKI/staff/$BOB.key" \
+	"$PKI/staff/alice@$DOMAIN.key" >"$H/memscan.out" 2>&1; then
+	if grep -q "alice@$DOMAIN.key: found" "$H/memscan.out" &&
+		grep -q "$BOB.key: absent" "$H/memscan.out"; then
+		pass memory_holds_no_token_key
+	else
+		fail memory_holds_no_token_key "$(tr '\n' ' ' <"$H/memscan.out")"
+	fi
+else
+	fail memory_holds_no_token_key "$(tr '\n' ' ' <"$H/memscan.out")"
+fi
+
 # A wrong PIN: a reload keeps the daemon up, bob waits, alice goes on.
 (umask 077; printf 'salah-0000\n' >"$HSM/pin")
 reload_ok reload_wrong_pin
