@@ -201,6 +201,17 @@ grep -Eq "^$ALICE .* token +valid\$" "$H/list.out" && grep -Eq "^bob@$DOMAIN .* 
 "$CTL" -c "$H/segel.conf" show "$ALICE" | grep -q '^key in: *token pkcs11:token=' &&
 	pass show_key_location || fail show_key_location "no 'key in: token' line"
 signed imported_signed alice
+# libp11 0.4.12 stores RSA keys only: an EC key is refused, the store as it was.
+EC=ec@$DOMAIN
+if "$CTL" -c "$H/segel.conf" import "$PKI/certs/$EC.p12" --pass-file "$PKI/certs/$EC.pass" \
+	--to-token >"$H/import-ec.out" 2>&1; then
+	fail import_ec_refused "accepted: $(cat "$H/import-ec.out")"
+elif grep -q 'Not supported' "$H/import-ec.out" && [ -e "$PKI/certs/$EC.p12" ] &&
+	[ -e "$PKI/certs/$EC.pass" ] && [ ! -e "$PKI/certs/$EC.uri" ]; then
+	pass import_ec_refused
+else
+	fail import_ec_refused "$(cat "$H/import-ec.out"; ls "$PKI/certs" | grep '^ec')"
+fi
 if "$CTL" -c "$H/segel.conf" revoke "$ALICE" --reason "kunci dicabut (uji)" --destroy-key >"$H/revoke.out" 2>&1 &&
 	grep -q 'destroyed' "$H/revoke.out"; then
 	pass revoke_destroy_key
