@@ -26,7 +26,7 @@ BUILD    ?= build
 SANFLAGS  =
 endif
 
-PKGS      = gmime-3.0 libconfig openssl
+PKGS      = gmime-3.0 libconfig openssl libp11
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
@@ -88,14 +88,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/obj/testlib.o $(LIB) | $(BUILD)/tests
 # tests/check-deps checks afterwards that every command and module the
 # scripts use is really there.
 DEB_RUNTIME = libmilter1.0.1 libssl3 libgmime-3.0-0 libconfig9 libglib2.0-0 \
-	openssl ca-certificates postfix sasl2-bin libsasl2-modules
+	openssl ca-certificates postfix sasl2-bin libsasl2-modules libp11-3
 DEB_BUILD = build-essential make pkg-config libmilter-dev libssl-dev \
-	libgmime-3.0-dev libconfig-dev
+	libgmime-3.0-dev libconfig-dev libp11-dev
 DEB_TEST = check miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl \
 	libauthen-sasl-perl libdigest-hmac-perl gpgsm gpg-agent \
 	python3 python3-cryptography python3-authres faketime libfaketime util-linux \
 	procps iproute2 e2fsprogs systemd chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng \
-	sendmail-cf m4
+	sendmail-cf m4 softhsm2 opensc python3-pykcs11
 DEB_TOOLS = clang libclang-rt-14-dev valgrind opendkim opendkim-tools linux-perf
 DEB_PKGS = $(DEB_RUNTIME) $(DEB_BUILD) $(DEB_TEST) $(DEB_TOOLS)
 
@@ -202,4 +202,5 @@ clean:
 
 .PHONY: all deps deps-runtime deps-build deps-interop check check-unit check-install check-sanitize demo bench interop fuzz fuzz-check install clean
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d \
+	$(BUILD)/obj/testlib.d

@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "certstore.h"
+#include "certstore_token.h"
 #include "util.h"
 
 #define CS_KEY	"sign.cert_dir"
@@ -60,16 +61,16 @@ cert_status_name(enum cert_status s)
 	case CERT_REVOKED:	return "revoked";
 	case CERT_UNTRUSTED:	return "untrusted";
 	case CERT_BROKEN:	return "broken";
+	case CERT_UNAVAILABLE:	return "key unavailable";
 	}
 	return "unknown";
 }
 
 /* Sets status and problem once: the first problem found is the one told. */
-static void
-cs_fail(struct cert_entry *e, enum cert_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void
-cs_fail(struct cert_entry *e, enum cert_status st, const char *fmt, ...)
+#define cs_fail certstore_entry_fail
+void
+certstore_entry_fail(struct cert_entry *e, enum cert_status st,
+    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -454,8 +455,8 @@ certstore_validate(struct cert_entry *e, STACK_OF(X509) *ca,
  * (a FIFO would block the load). Read without stdio, whose buffer would
  * keep a copy after fclose. Caller wipes.
  */
-static char *
-cs_read_pass(const char *path)
+char *
+certstore_read_secret(const char *path)
 {
 	char buf[1024];
 	char *s = NULL;
@@ -620,6 +621,16 @@ cs_unsafe(const char *path, const struct cs_owners *o, struct cert_entry *e,
 	return false;
 }
 
+bool
+certstore_file_unsafe(const char *path, const struct conf *c,
+    struct cert_entry *e, struct diag *d)
+{
+	struct cs_owners o;
+
+	cs_owners_init(&o, c);
+	return cs_unsafe(path, &o, e, d);
+}
+
 static void
 cs_load_one(struct cert_entry *e, const struct conf *c, const struct pki *p,
     const struct cs_owners *o, struct diag *d)
@@ -633,7 +644,7 @@ cs_load_one(struct cert_entry *e, const struct conf *c, const struct pki *p,
 	unsafe = cs_unsafe(passpath, o, e, d) || unsafe;
 	if (unsafe)
 		goto out;
-	if ((pass = cs_read_pass(passpath)) == NULL) {
+	if ((pass = certstore_read_secret(passpath)) == NULL) {
 		cs_fail(e, CERT_BROKEN, "no passphrase file %s", passpath);
 		goto out;
 	}
@@ -664,7 +675,8 @@ cs_report(const struct cert_entry *e, struct diag *d, time_t now)
 		    "%s: not yet valid (not used before it is)", e->address);
 }
 
-/* The address of a NAME.p12, or NULL when name is no store file. */
+/* The address of a NAME.p12 or NAME.uri, or NULL when name is no store
+ * entry. */
 static char *
 cs_address_of(const char *dir, const char *name, struct diag *d)
 {
@@ -673,12 +685,13 @@ cs_address_of(const char *dir, const char *name, struct diag *d)
 	const char *q;
 	struct stat st;
 
-	if (n <= 4 || strcmp(name + n - 4, ".p12") != 0 || name[0] == '.')
+	if (n <= 4 || (strcmp(name + n - 4, ".p12") != 0 &&
+	    strcmp(name + n - 4, ".uri") != 0) || name[0] == '.')
 		return NULL;
 	for (q = name; *q != '\0'; q++) {
 		if ((unsigned char)*q <= ' ' || *q == 0x7f) {
 			/* not the name itself: it would break the log line */
-			diag_add(d, DIAG_WARNING, dir, 0, CS_KEY, "a .p12 file "
+			diag_add(d, DIAG_WARNING, dir, 0, CS_KEY, "a store file "
 			    "whose name holds spaces or control characters: "
 			    "ignored (no mail address has them)");
 			return NULL;
@@ -755,12 +768,34 @@ cs_check_folder(const char *dir, const struct cs_owners *o, struct diag *d)
 	free(rl);
 }
 
+/* ADDRESS.p12 beside ADDRESS.uri: which key signs would be a guess. */
+static void
+cs_dups(struct certstore *cs)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < cs->n; i++) {
+		if (strcmp(cs->e[i].address, cs->e[i + 1].address) != 0)
+			continue;
+		/* a problem found first would hide this one */
+		free(cs->e[i].problem);
+		free(cs->e[i + 1].problem);
+		cs->e[i].problem = cs->e[i + 1].problem = NULL;
+		cs->e[i].status = cs->e[i + 1].status = CERT_OK;
+		cs_fail(&cs->e[i], CERT_BROKEN, "both a .p12 and a .uri entry "
+		    "for %s: remove one", cs->e[i].address);
+		cs_fail(&cs->e[i + 1], CERT_BROKEN, "both a .p12 and a .uri "
+		    "entry for %s: remove one", cs->e[i].address);
+	}
+}
+
 struct certstore *
 certstore_load(const struct conf *c, const struct pki *p, struct diag *d)
 {
 	struct certstore *cs = xcalloc(1, sizeof(*cs));
 	struct dirent **ents = NULL;
 	struct cert_entry *e;
+	struct certstore_token tok = { false, -1, "" };
 	struct cs_owners o;
 	char *addr;
 	int i, n;
@@ -782,13 +817,18 @@ certstore_load(const struct conf *c, const struct pki *p, struct diag *d)
 			e->address = addr;
 			e->file = xasprintf("%s/%s", c->cert_dir,
 			    ents[i]->d_name);
-			cs_load_one(e, c, p, &o, d);
-			cs_report(e, d, time(NULL));
+			if (strcmp(e->file + strlen(e->file) - 4, ".uri") == 0)
+				certstore_token_load(e, c, p, &tok, d);
+			else
+				cs_load_one(e, c, p, &o, d);
 		}
 		free(ents[i]);
 	}
 	free(ents);
 	qsort(cs->e, cs->n, sizeof(*cs->e), cs_cmp);
+	cs_dups(cs);
+	for (i = 0; i < (int)cs->n; i++)
+		cs_report(&cs->e[i], d, time(NULL));
 	return cs;
 }
 
@@ -810,6 +850,7 @@ certstore_entry_clear(struct cert_entry *e)
 {
 	free(e->address);
 	free(e->file);
+	free(e->uri);
 	X509_free(e->cert);
 	EVP_PKEY_free(e->key);
 	sk_X509_pop_free(e->chain, X509_free);

@@ -3,7 +3,10 @@
  * configuration load (never per message) and shared read-only.
  *
  * Layout: cert_dir/ADDRESS.p12 and cert_dir/ADDRESS.pass (one line, the
- * passphrase), ADDRESS lower-case. cert_dir/revoked.list is the local
+ * passphrase), or, for a key in a PKCS#11 token (the pkcs11 group),
+ * cert_dir/ADDRESS.crt (PEM: the certificate, then its chain) and
+ * cert_dir/ADDRESS.uri (one line, an RFC 7512 pkcs11: URI); ADDRESS
+ * lower-case. cert_dir/revoked.list is the local
  * revocation list written by "segelctl revoke": one record per line,
  * "SERIALHEX<TAB>ISSUER-DN<TAB>ADDRESS<TAB>TIME<TAB>REASON"; a listed
  * certificate is never usable. cert_dir/history/ holds replaced files.
@@ -34,13 +37,19 @@ enum cert_status {
 	CERT_NOT_YET_VALID,
 	CERT_REVOKED,
 	CERT_UNTRUSTED,		/* does not chain to pki.trust_file, bad usage */
-	CERT_BROKEN		/* unreadable, wrong passphrase, key mismatch,
+	CERT_BROKEN,		/* unreadable, wrong passphrase, key mismatch,
 				   address not named in the certificate */
+	CERT_UNAVAILABLE	/* a sound certificate whose key is in a
+				   token that cannot be used now (missing,
+				   PIN refused, key object gone): tempfail */
 };
 
 struct cert_entry {
 	char *address;		/* lower-case */
-	char *file;		/* path of the .p12 */
+	char *file;		/* path of the .p12, or of the .uri */
+	char *uri;		/* pkcs11: URI of a key in a token, else NULL */
+	unsigned long p11_epoch;	/* the token module's incarnation when
+					   key was found (p11_use_begin) */
 	X509 *cert;		/* NULL when the file could not be decoded */
 	EVP_PKEY *key;		/* NULL when the file could not be decoded;
 				   use only when status is CERT_OK */
@@ -71,7 +80,8 @@ enum cert_status certstore_lookup(const struct certstore *, const char *addr,
 size_t certstore_count(const struct certstore *);
 const struct cert_entry *certstore_get(const struct certstore *, size_t i);
 
-/* "ok", "none", "expired", "not yet valid", "revoked", "untrusted", "broken" */
+/* "ok", "none", "expired", "not yet valid", "revoked", "untrusted",
+ * "broken", "key unavailable" */
 const char *cert_status_name(enum cert_status);
 
 /* Reads cert_dir/revoked.list; true when cert (serial+issuer) is listed. */
@@ -99,5 +109,18 @@ bool certstore_names_address(X509 *x, const char *addr);
 /* Upper-case hex serial; RFC 2253 name. Caller frees. */
 char *certstore_serial_hex(X509 *x);
 char *certstore_name_rfc2253(const X509_NAME *nm);
+
+/*
+ * For certstore_token.c. certstore_entry_fail() sets e's status and
+ * problem unless a problem was already found. certstore_file_unsafe() is
+ * the store's file check (owner, mode, plain file): true when path may
+ * not be used (reported to d or e). certstore_read_secret() reads a
+ * one-line secret file without stdio (caller wipes with secret_free).
+ */
+void certstore_entry_fail(struct cert_entry *e, enum cert_status st,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool certstore_file_unsafe(const char *path, const struct conf *c,
+    struct cert_entry *e, struct diag *d);
+char *certstore_read_secret(const char *path);
 
 #endif

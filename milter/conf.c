@@ -75,6 +75,8 @@ static void check_footer(struct loadctx *, struct conf *,
     const config_setting_t *, const char *);
 static void check_size(struct loadctx *, struct conf *,
     const config_setting_t *, const char *);
+static void check_pin_file(struct loadctx *, struct conf *,
+    const config_setting_t *, const char *);
 
 static const struct conf_key conf_schema[] = {
 	{ "domain", C_STRING, "tanjungpinangkota.go.id", OFF(domain), check_domain },
@@ -120,6 +122,10 @@ static const struct conf_key conf_schema[] = {
 	{ "limits.header_bytes", C_INT, "1048576", OFF(max_header_bytes), check_size },
 	{ "limits.header_count", C_INT, "10000", OFF(max_headers), check_size },
 	{ "limits.tmp_dir", C_STRING, "/var/tmp", OFF(tmp_dir), check_path },
+	{ "pkcs11", C_GROUP, NULL, NOOFF, NULL },
+	{ "pkcs11.module", C_STRING, "", OFF(p11_module), check_path },
+	{ "pkcs11.token", C_STRING, "", OFF(p11_token), NULL },
+	{ "pkcs11.pin_file", C_STRING, "", OFF(p11_pin_file), check_pin_file },
 };
 
 struct enum_map {
@@ -643,12 +649,63 @@ load_login_map(struct loadctx *lc, struct conf *c)
 	fclose(fp);
 }
 
+/*
+ * The PIN opens every key in the token: the same rule as a .pass file
+ * (owner root or the daemon's user, nobody else may read it).
+ */
+static void
+check_pin_file(struct loadctx *lc, struct conf *c, const config_setting_t *s,
+    const char *key)
+{
+	struct passwd *pw;
+	struct stat st;
+
+	check_path(lc, c, s, key);
+	if (c->p11_pin_file == NULL || stat(c->p11_pin_file, &st) != 0)
+		return;
+	pw = c->user != NULL && c->user[0] != '\0' ? getpwnam(c->user) : NULL;
+	if ((st.st_mode & 077) != 0)
+		conf_err(lc, s, key, "%s: unsafe permissions %04o: must not be "
+		    "readable by group or others (chmod 600)", c->p11_pin_file,
+		    (unsigned)(st.st_mode & 07777));
+	else if (st.st_uid != 0 && st.st_uid != geteuid() &&
+	    (pw == NULL || st.st_uid != pw->pw_uid))
+		conf_err(lc, s, key, "%s: owned by uid %u, neither root nor "
+		    "the daemon's user (chown it)", c->p11_pin_file,
+		    (unsigned)st.st_uid);
+}
+
+/* pkcs11: all three keys or none. */
+static void
+conf_p11_checks(struct loadctx *lc, struct conf *c, const config_t *cfg)
+{
+	const config_setting_t *g = config_lookup(cfg, "pkcs11");
+	const char *miss = NULL;
+
+	if (c->p11_token != NULL && c->p11_token[0] == '\0') {
+		free(c->p11_token);
+		c->p11_token = NULL;
+	}
+	if (g == NULL)
+		return;
+	if (c->p11_module == NULL)
+		miss = "pkcs11.module";
+	else if (c->p11_token == NULL)
+		miss = "pkcs11.token";
+	else if (c->p11_pin_file == NULL)
+		miss = "pkcs11.pin_file";
+	if (miss != NULL)
+		conf_err(lc, g, miss, "required in the pkcs11 group (module, "
+		    "token and pin_file together)");
+}
+
 static void
 conf_cross_checks(struct loadctx *lc, struct conf *c, const config_t *cfg)
 {
 	if (c->memory_threshold > c->max_message_size)
 		conf_err(lc, config_lookup(cfg, "limits.memory_body"),
 		    "limits.memory_body", "larger than limits.message_size");
+	conf_p11_checks(lc, c, cfg);
 }
 
 /*
@@ -765,6 +822,9 @@ conf_free(struct conf *c)
 	free(c->audit_file);
 	free(c->archive_dir);
 	free(c->tmp_dir);
+	free(c->p11_module);
+	free(c->p11_token);
+	free(c->p11_pin_file);
 	free(c);
 }
 

@@ -78,6 +78,12 @@ struct conf {
 	size_t max_header_bytes;	/* limits.header_bytes (all headers) */
 	size_t max_headers;		/* limits.header_count */
 	char *tmp_dir;			/* limits.tmp_dir */
+
+	/* pkcs11 group (issue 15): all NULL when absent, all set when
+	 * present; the PIN file is checked (root-only) but read by the store */
+	char *p11_module;
+	char *p11_token;
+	char *p11_pin_file;
 };
 
 /*

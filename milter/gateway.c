@@ -16,6 +16,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "sigtime.h"
+#include "p11.h"
 #include "smime_sign.h"
 #include "verify.h"
 
@@ -169,6 +170,48 @@ sign_date(const struct msgctx *m, const char *qid, bool *no_time)
 	return st == SIGTIME_ADD_DATE ? sigtime_format(now) : NULL;
 }
 
+/* smime_sign; a token key only under the token's use lock, and only
+ * while the module is the one it was found in (p11.h). */
+static int
+sign_entity(const struct cert_entry *e, const struct sign_req *req,
+    struct sign_out *out, struct sbuf *err)
+{
+	int r;
+
+	if (e->uri == NULL)
+		return smime_sign(req, out, err);
+	if (p11_use_begin(e->p11_epoch) != 0) {
+		sbuf_adds(err, "the token module was restarted since the key "
+		    "was loaded");
+		return -1;
+	}
+	r = smime_sign(req, out, err);
+	p11_use_end();
+	return r;
+}
+
+static void
+sign_failed(const struct conf *c, const char *qid, const struct cert_entry *e,
+    const struct sbuf *err, struct plan *p)
+{
+	struct reply tr;
+
+	if (e->uri == NULL) {
+		log_msg(LOG_ERR, "%s: signing failed: %s", qid,
+		    err->s ? err->s : "?");
+		plan_internal(p, c, "signing failed", true);
+		return;
+	}
+	/* the token went away, or the object: the mail waits, and the next
+	 * load starts the module afresh */
+	log_msg(LOG_ERR, "%s: signing failed: the key of %s in the PKCS#11 "
+	    "token did not sign (%s): tempfail; reload (SIGUSR1) once the "
+	    "token is back", qid, e->address, err->s ? err->s : "?");
+	p11_trouble();
+	policy_token_error(e->address, &tr);
+	plan_refuse(p, &tr, "token key failed");
+}
+
 static void
 do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
     const char *qid, const char *client, const struct cert_entry *e,
@@ -185,9 +228,8 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	sbuf_init(&err);
 	p->cert_serial = xstrdup(e->serial_hex);
 	date = sign_date(m, qid, &req.no_signing_time);
-	if (smime_sign(&req, &out, &err) != 0) {
-		log_msg(LOG_ERR, "%s: signing failed: %s", qid, err.s ? err.s : "?");
-		plan_internal(p, c, "signing failed", true);
+	if (sign_entity(e, &req, &out, &err) != 0) {
+		sign_failed(c, qid, e, &err, p);
 		goto out;
 	}
 	if (c->archive_dir != NULL) {

@@ -196,6 +196,7 @@ status_id_id(enum cert_status st)
 	case CERT_REVOKED:		return "dicabut";
 	case CERT_UNTRUSTED:		return "tidak tepercaya";
 	case CERT_BROKEN:		return "rusak";
+	case CERT_UNAVAILABLE:		return "kunci tidak tersedia";
 	}
 	return "rusak";
 }
@@ -429,19 +430,22 @@ policy_sign_cert(const struct conf *c, const char *from, enum cert_status st,
 	}
 	d->reason = cert_status_name(st);
 	/* Pasal 18 (3): a revoked certificate is never used, whatever the
-	 * setting; the mail is refused rather than sent unsigned. */
-	if (st == CERT_REVOKED || c->on_no_cert == NOCERT_REJECT) {
-		sign_refuse(d, cert_status_name(st));
-		reply_set(&d->reply, "550", "5.7.1", "No usable certificate "
-		    "for %s: %s; ask the registration officer (OP) / Sertifikat "
-		    "elektronik untuk %s tidak dapat dipakai: %s; hubungi "
-		    "petugas OP", from, cert_status_name(st), from, status_id_id(st));
-	} else if (c->on_no_cert == NOCERT_TEMPFAIL) {
+	 * setting; the mail is refused rather than sent unsigned. A key whose
+	 * token is away is a passing fault: the mail waits for it, whatever
+	 * on_no_cert says (neither bounced nor sent unsigned). */
+	if (st != CERT_REVOKED && (st == CERT_UNAVAILABLE ||
+	    c->on_no_cert == NOCERT_TEMPFAIL)) {
 		sign_refuse(d, cert_status_name(st));
 		reply_set(&d->reply, "451", "4.7.1", "No usable certificate "
 		    "for %s yet: %s; try again later / Sertifikat elektronik "
 		    "untuk %s belum dapat dipakai: %s; coba lagi nanti", from,
 		    cert_status_name(st), from, status_id_id(st));
+	} else if (st == CERT_REVOKED || c->on_no_cert == NOCERT_REJECT) {
+		sign_refuse(d, cert_status_name(st));
+		reply_set(&d->reply, "550", "5.7.1", "No usable certificate "
+		    "for %s: %s; ask the registration officer (OP) / Sertifikat "
+		    "elektronik untuk %s tidak dapat dipakai: %s; hubungi "
+		    "petugas OP", from, cert_status_name(st), from, status_id_id(st));
 	} else
 		d->action = SIGN_UNSIGNED;
 }
@@ -512,6 +516,15 @@ policy_internal_error(const struct conf *c, struct reply *r)
 		reply_set(r, "451", "4.3.0", "Temporary failure in the mail "
 		    "gateway, try again later / Gangguan sementara pada gerbang "
 		    "surel, silakan coba lagi nanti");
+}
+
+/* A token key that stopped signing: passing, whatever on_error says. */
+void
+policy_token_error(const char *from, struct reply *r)
+{
+	reply_set(r, "451", "4.7.1", "The signing key for %s cannot be used "
+	    "now (its security token); try again later / Kunci tanda tangan "
+	    "untuk %s belum dapat dipakai; coba lagi nanti", from, from);
 }
 
 void

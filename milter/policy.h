@@ -108,6 +108,8 @@ void policy_sign(const struct conf *, const struct sess_facts *,
     const char *from_value, size_t n_from, bool is_protected,
     enum cert_status st, struct sign_decision *out);
 
+/* 451 4.7.1: the key of from in a PKCS#11 token did not sign (issue 15). */
+void policy_token_error(const char *from, struct reply *r);
 /* 451 4.3.0 (or 550 5.3.0 for on_error=reject) for internal failures. */
 void policy_internal_error(const struct conf *, struct reply *);
 /* 550 5.7.1 for verify.unsigned_own_domain = reject. */

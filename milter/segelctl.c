@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include "report.h"
 #include "runtime.h"
 #include "storeadmin.h"
+#include "storeadmin_token.h"
 #include "util.h"
 
 #define EXPIRING_DAYS	30
@@ -56,8 +58,15 @@ static const char usage_text[] =
     "usage: segelctl [-c FILE] COMMAND ...\n"
     "  list [--json]                     the certificates in the store\n"
     "  show ADDRESS                      one certificate in full\n"
-    "  import FILE.p12 [--pass-file F] [--address ADDRESS]\n"
-    "  revoke ADDRESS --reason TEXT [--cert FILE]\n"
+    "  import FILE.p12 [--pass-file F] [--address ADDRESS] [--to-token]\n"
+    "                                    --to-token: the key into the "
+    "PKCS#11\n"
+    "                                    token (pkcs11 group), no copy left "
+    "in\n"
+    "                                    the store\n"
+    "  revoke ADDRESS --reason TEXT [--cert FILE] [--destroy-key]\n"
+    "                                    --destroy-key: also the token's "
+    "key\n"
     "                                    final: never usable again\n"
     "  expiring [--days N]               exit 1 when any expires within N "
     "days\n"
@@ -197,7 +206,7 @@ ctl_issuer_cn(const char *rfc2253, char *buf, size_t len)
 	return buf;
 }
 
-#define LIST_COLS 8
+#define LIST_COLS 9
 
 static void
 list_row(char *row[LIST_COLS], int w[LIST_COLS], bool print)
@@ -224,7 +233,8 @@ list_fill(const struct ctl *x, const struct cert_entry *e, char *row[],
 {
 	long days;
 
-	row[7] = (char *)ctl_status(x, e, &days);
+	row[8] = (char *)ctl_status(x, e, &days);
+	row[7] = e->uri != NULL ? "token" : "file";
 	row[0] = e->address;
 	row[1] = e->subject_cn ? e->subject_cn : "-";
 	row[2] = e->unit ? e->unit : "-";
@@ -280,6 +290,9 @@ list_json(const struct ctl *x)
 		audit_json_string(&b, e->problem);
 		sbuf_adds(&b, ", \"file\": ");
 		audit_json_string(&b, e->file);
+		sbuf_printf(&b, ", \"key_in\": \"%s\", \"key_uri\": ",
+		    e->uri != NULL ? "token" : "file");
+		audit_json_string(&b, e->uri);
 		sbuf_adds(&b, "}");
 	}
 	sbuf_adds(&b, i ? "\n]\n" : "]\n");
@@ -291,7 +304,7 @@ static int
 cmd_list(struct ctl *x, int argc, char **argv)
 {
 	static char *head[LIST_COLS] = { "ADDRESS", "HOLDER", "UNIT", "SERIAL",
-	    "ISSUER", "VALID UNTIL", "DAYS", "STATUS" };
+	    "ISSUER", "VALID UNTIL", "DAYS", "KEY", "STATUS" };
 	char *row[LIST_COLS], bufs[3][160];
 	const struct cert_entry *e;
 	int w[LIST_COLS] = { 0 }, pass;
@@ -391,6 +404,8 @@ cmd_show(struct ctl *x, int argc, char **argv)
 	}
 	printf("address:     %s\nfile:        %s\nstatus:      %s\n",
 	    e->address, e->file, ctl_status(x, e, &days));
+	printf("key in:      %s%s\n", e->uri != NULL ? "token " : "file",
+	    e->uri != NULL ? e->uri : "");
 	if (e->problem)
 		printf("problem:     %s\n", e->problem);
 	if (e->cert == NULL)
@@ -538,6 +553,7 @@ import_address(const struct ctl *x, X509 *cert, char *why, size_t len)
 
 struct import_args {
 	const char *file, *pass_file, *address;
+	bool to_token;
 };
 
 static void
@@ -551,6 +567,8 @@ import_parse(int argc, char **argv, struct import_args *a)
 			a->pass_file = argv[++i];
 		else if (strcmp(argv[i], "--address") == 0 && i + 1 < argc)
 			a->address = argv[++i];
+		else if (strcmp(argv[i], "--to-token") == 0)
+			a->to_token = true;
 		else if (argv[i][0] == '-' || a->file != NULL)
 			usage("import FILE.p12 [--pass-file F] [--address A]");
 		else
@@ -673,6 +691,66 @@ import_commit(const struct ctl *x, const struct cert_entry *e,
 	return rc;
 }
 
+/* What else on this host may still hold the key moved into the token. */
+static void
+import_token_leftovers(const struct ctl *x, const char *addr,
+    const char *file)
+{
+	char *pat = xasprintf("%s/history/%s-*.p12", x->c->cert_dir, addr);
+	char *inside = xasprintf("%s/%s.p12", x->c->cert_dir, addr);
+	glob_t g;
+	size_t i;
+
+	if (strcmp(file, inside) != 0 && access(file, F_OK) == 0)
+		printf("NOTE: %s still holds the key: destroy it (shred -u) or "
+		    "keep it offline\n", file);
+	/* an address with pattern characters only widens this advice */
+	if (glob(pat, GLOB_NOESCAPE, NULL, &g) == 0) {
+		for (i = 0; i < g.gl_pathc; i++)
+			printf("NOTE: %s may hold this key too (an earlier "
+			    "import)\n", g.gl_pathv[i]);
+		globfree(&g);
+	}
+	free(pat);
+	free(inside);
+}
+
+/* import --to-token: the key into the token, .crt + .uri in the store. */
+static int
+import_commit_token(const struct ctl *x, const struct cert_entry *e,
+    STACK_OF(X509) *ca, const char *file)
+{
+	struct sbuf err;
+	char *uri = NULL;
+	int lock, rc = 1;
+
+	sbuf_init(&err);
+	if ((lock = storeadmin_lock(x->c->cert_dir)) < 0)
+		sbuf_printf(&err, "cannot lock %s: %s", x->c->cert_dir,
+		    strerror(errno));
+	else if (storeadmin_to_token(x->c, e, ca, &uri, &err) == 0)
+		rc = 0;
+	if (lock >= 0)
+		close(lock);
+	if (rc != 0) {
+		fprintf(stderr, "segelctl: import refused: %s: %s\n", file,
+		    err.s ? err.s : "?");
+		goto out;
+	}
+	printf("moved the key of %s for %s (serial %s) into the token: %s\n"
+	    "the store holds %s/%s.crt and .uri; no .p12 or .pass\n", file,
+	    e->address, e->serial_hex, uri, x->c->cert_dir, e->address);
+	import_token_leftovers(x, e->address, file);
+	rc = ctl_audit(x, "import", e->address, e->serial_hex, "imported",
+	    "key moved into the PKCS#11 token", e->unit) == 0 ? 0 : 1;
+	if (ctl_reload(x) != 0)
+		rc = 1;
+out:
+	free(uri);
+	sbuf_free(&err);
+	return rc;
+}
+
 static int
 cmd_import(struct ctl *x, int argc, char **argv)
 {
@@ -707,7 +785,8 @@ cmd_import(struct ctl *x, int argc, char **argv)
 	}
 	e.file = xstrdup(a.file);
 	if ((bad = import_judge(x, &e, ca)) == NULL)
-		rc = import_commit(x, &e, &p12, pass, a.file);
+		rc = a.to_token ? import_commit_token(x, &e, ca, a.file) :
+		    import_commit(x, &e, &p12, pass, a.file);
 out:
 	if (bad != NULL)
 		fprintf(stderr, "segelctl: import refused: %s: %s\n", a.file,
@@ -765,6 +844,36 @@ revoke_entry_from(const char *file, const char *addr, struct cert_entry *t)
 	return t->serial_hex != NULL && t->issuer != NULL ? 0 : -1;
 }
 
+/*
+ * revoke --destroy-key: the token object of addr's entry goes too (the
+ * revocation comes first, so a key that cannot be destroyed is still
+ * never used). A file key needs no such step: revoke makes the store
+ * refuse it, and the officer removes the file.
+ */
+static int
+revoke_destroy(const struct ctl *x, const char *addr)
+{
+	const struct cert_entry *e;
+	struct sbuf err;
+	int r;
+
+	certstore_lookup(x->cs, addr, x->now, &e);
+	if (e == NULL || e->uri == NULL) {
+		printf("%s: the key is not in a token; nothing destroyed\n",
+		    addr);
+		return 0;
+	}
+	sbuf_init(&err);
+	if ((r = storeadmin_token_destroy(x->c, e->uri, &err)) < 0)
+		fprintf(stderr, "segelctl: %s: the token key was NOT "
+		    "destroyed: %s\n", addr, err.s ? err.s : "?");
+	else
+		printf("%s: token key %s %s\n", addr, e->uri, r == 0 ?
+		    "destroyed" : "was not in the token");
+	sbuf_free(&err);
+	return r < 0 ? -1 : 0;
+}
+
 static int
 cmd_revoke(struct ctl *x, int argc, char **argv)
 {
@@ -772,17 +881,21 @@ cmd_revoke(struct ctl *x, int argc, char **argv)
 	const char *reason = NULL, *certfile = NULL;
 	struct cert_entry given;
 	struct sbuf err;
+	bool destroy = false;
 	int i, lock, rc = 1;
 
-	for (i = 2; i + 1 < argc; i += 2)
-		if (strcmp(argv[i], "--reason") == 0)
-			reason = argv[i + 1];
-		else if (strcmp(argv[i], "--cert") == 0)
-			certfile = argv[i + 1];
+	for (i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--destroy-key") == 0)
+			destroy = true;
+		else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+			reason = argv[++i];
+		else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc)
+			certfile = argv[++i];
 		else
 			break;
 	if (argc < 4 || i != argc || reason == NULL || *reason == '\0')
-		usage("revoke ADDRESS --reason TEXT [--cert FILE]");
+		usage("revoke ADDRESS --reason TEXT [--cert FILE] "
+		    "[--destroy-key]");
 	ctl_load(x);
 	memset(&given, 0, sizeof(given));
 	if (certfile != NULL) {
@@ -822,6 +935,8 @@ cmd_revoke(struct ctl *x, int argc, char **argv)
 	}
 	close(lock);
 	sbuf_free(&err);
+	if (destroy && revoke_destroy(x, argv[1]) != 0)
+		rc = 1;
 out:
 	certstore_entry_clear(&given);
 	return rc;

@@ -23,6 +23,7 @@ NAMES = {
     "null": "null milter, negotiating as segel does",
     "opendkim": "OpenDKIM signing, RSA-2048",
     "sign": "segel signing",
+    "sign-token": "segel signing, key in a SoftHSM2 token (PKCS#11)",
     "none-F": "no milter, partner-signed file (smtp-source -F)",
     "verify": "segel verifying (partner-signed file)",
     "sign@disk": "segel signing, audit log + archive on disk (as above)",
@@ -125,6 +126,9 @@ w("- **segel signing**: From `alice@tanjungpinangkota.go.id` on the inbound port
   "the trusted application host (`sign.trusted_hosts`). `smtp-source` cannot do STARTTLS or AUTH, "
   "so this run sets **`tls.enforce = false`**; everything else is the harness configuration "
   "(audit log and archive on, both fsync'ed per message; log_level info).")
+w("- **segel signing, key in a SoftHSM2 token**: the same, From `bob@tanjungpinangkota.go.id`, whose key "
+  "lives only in a SoftHSM2 token (issue 15; SoftHSM runs in the daemon's process, so this measures the "
+  "PKCS#11 path through libp11, not a hardware HSM's latency); the ratio to the file key is of the same run.")
 w("- **segel verifying**: a message signed beforehand by the partner `sari@kepriprov.go.id` "
   "(`openssl cms -sign -binary`, RSA-2048, chain included) sent with `smtp-source -F` to "
   "`bob@tanjungpinangkota.go.id`; its baseline is *no milter* with the same files and loader.")
@@ -159,7 +163,7 @@ for size in sizes:
     base = med("none", size, "mps")
     baseF = med("none-F", size, "mps")
     odk = med("opendkim", size, "mps")
-    for case in ("none", "null-all", "null", "opendkim", "sign", "none-F", "verify"):
+    for case in ("none", "null-all", "null", "opendkim", "sign", "sign-token", "none-F", "verify"):
         if (case, size) not in tput:
             continue
         mps = med(case, size, "mps")
@@ -169,6 +173,8 @@ for size in sizes:
         r0 = rows[0]
         if case.startswith("sign"):
             chk = "%s/%s multipart/signed; last one %s by openssl" % (r0["marked"], r0["delivered"], r0["check"])
+            if case == "sign-token" and med("sign", size, "mps"):
+                chk += "; %.2f × the file key's rate (same run)" % (mps / med("sign", size, "mps"))
         elif case == "verify":
             chk = "%s/%s smime=pass" % (r0["marked"], r0["delivered"])
         elif case == "opendkim":
@@ -176,7 +182,7 @@ for size in sizes:
         if any(x["delivered"] < x["n"] for x in rows):
             chk += " (INCOMPLETE: %s)" % ", ".join("%d/%d" % (x["delivered"], x["n"]) for x in rows)
         mp = "–"
-        if case in ("sign", "verify", "sign-tmpfs"):
+        if case in ("sign", "sign-token", "verify", "sign-tmpfs"):
             mp = "%s / %s" % (r0["ms_p50"] or "–", r0["ms_p99"] or "–")
             p50 = [int(x["ms_p50"]) for x in rows if x["ms_p50"]]
             p99 = [int(x["ms_p99"]) for x in rows if x["ms_p99"]]

@@ -162,6 +162,10 @@ static const struct {
 	{ "carol@tanjungpinangkota.go.id", false, "carol@tanjungpinangkota.go.id", 1, false, CERT_EXPIRED, NOCERT_ACCEPT, SIGN_UNSIGNED, NULL },
 	{ "erin@tanjungpinangkota.go.id", false, "erin@tanjungpinangkota.go.id", 1, false, CERT_NONE, NOCERT_REJECT, SIGN_REFUSE, "550" },
 	{ "dave@tanjungpinangkota.go.id", false, "dave@tanjungpinangkota.go.id", 1, false, CERT_REVOKED, NOCERT_ACCEPT, SIGN_REFUSE, "550" },
+	/* issue 15: a token key that cannot be used now waits, whatever on_no_cert says */
+	{ "bob@tanjungpinangkota.go.id", false, "bob@tanjungpinangkota.go.id", 1, false, CERT_UNAVAILABLE, NOCERT_REJECT, SIGN_REFUSE, "451" },
+	{ "bob@tanjungpinangkota.go.id", false, "bob@tanjungpinangkota.go.id", 1, false, CERT_UNAVAILABLE, NOCERT_ACCEPT, SIGN_REFUSE, "451" },
+	{ "bob@tanjungpinangkota.go.id", false, "bob@tanjungpinangkota.go.id", 1, false, CERT_UNAVAILABLE, NOCERT_TEMPFAIL, SIGN_REFUSE, "451" },
 	{ "dave@tanjungpinangkota.go.id", false, "dave@tanjungpinangkota.go.id", 1, false, CERT_REVOKED, NOCERT_TEMPFAIL, SIGN_REFUSE, "550" },
 	{ "mallory@tanjungpinangkota.go.id", false, "mallory@tanjungpinangkota.go.id", 1, false, CERT_UNTRUSTED, NOCERT_REJECT, SIGN_REFUSE, "550" },
 	{ "frank@tanjungpinangkota.go.id", false, "frank@tanjungpinangkota.go.id", 1, false, CERT_NOT_YET_VALID, NOCERT_REJECT, SIGN_REFUSE, "550" },
