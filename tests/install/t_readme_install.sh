@@ -91,7 +91,9 @@ SBIN=/usr/local/sbin
 systemd-sysusers >"$W/sysusers.log" 2>&1 || die "systemd-sysusers" "$(cat "$W/sysusers.log")"
 systemd-tmpfiles --create >"$W/tmpfiles.log" 2>&1	# /run, /proc bits fail in a chroot; checked below
 # Postfix reaches the socket (group segel-sock), never segel's own files
-id segel >/dev/null 2>&1 && id -nG postfix | grep -qw segel-sock && ! id -nG postfix | grep -qw segel &&
+# (grep -w would take "segel-sock" for "segel": whole lines only)
+pf_groups=$(id -nG postfix 2>/dev/null | tr ' ' '\n')
+id segel >/dev/null 2>&1 && grep -qx segel-sock <<<"$pf_groups" && ! grep -qx segel <<<"$pf_groups" &&
 	pass "systemd-sysusers: user segel, postfix in group segel-sock and not in segel" ||
 	fail "sysusers" "$(id segel; id postfix)"
 [ "$(stat -c '%U:%G %a' /etc/segel/segel.conf)" = "root:segel 640" ] &&
