@@ -39,7 +39,9 @@ LDFLAGS  += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)
 
 # Everything but the libmilter glue and the two mains is a library that unit
 # tests link without libmilter.
-BIN_SRCS  = milter/glue.c milter/main.c milter/segelctl.c
+CTL_SRCS  = milter/segelctl.c milter/segelctl_list.c milter/segelctl_change.c
+CTL_OBJS  = $(CTL_SRCS:milter/%.c=$(BUILD)/obj/%.o)
+BIN_SRCS  = milter/glue.c milter/main.c $(CTL_SRCS)
 LIB_SRCS  = $(filter-out $(BIN_SRCS),$(wildcard milter/*.c))
 LIB_OBJS  = $(LIB_SRCS:milter/%.c=$(BUILD)/obj/%.o)
 LIB       = $(BUILD)/libsegel.a
@@ -62,8 +64,8 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/segel-milter: $(BUILD)/obj/main.o $(BUILD)/obj/glue.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/main.o $(BUILD)/obj/glue.o $(LIB) -lmilter $(PKG_LIBS)
 
-$(BUILD)/segelctl: $(BUILD)/obj/segelctl.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+$(BUILD)/segelctl: $(CTL_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIB) $(PKG_LIBS)
 
 # tests/unit/testlib.c: the test PKI, temporary folders and the Check runner.
 $(BUILD)/obj/testlib.o: tests/unit/testlib.c | $(BUILD)/obj
@@ -202,5 +204,5 @@ clean:
 
 .PHONY: all deps deps-runtime deps-build deps-interop check check-unit check-install check-sanitize demo bench interop fuzz fuzz-check install clean
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(BUILD)/obj/segelctl.d \
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(CTL_OBJS:.o=.d) \
 	$(BUILD)/obj/testlib.d

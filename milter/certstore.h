@@ -84,6 +84,9 @@ const struct cert_entry *certstore_get(const struct certstore *, size_t i);
  * "broken", "key unavailable" */
 const char *cert_status_name(enum cert_status);
 
+/* cert_dir/revoked.list (certstore_revlist.c): 1 listed (*reason set,
+ * caller frees), 0 not listed or no list, -1 the list cannot be read. */
+int certstore_local_find(const char *cert_dir, X509 *cert, char **reason);
 /* Reads cert_dir/revoked.list; true when cert (serial+issuer) is listed. */
 bool certstore_locally_revoked(const char *cert_dir, X509 *cert);
 /* The same, as "revoked locally on TIME: REASON" (caller frees), or NULL. */
