@@ -26,7 +26,7 @@ BUILD    ?= build
 SANFLAGS  =
 endif
 
-PKGS      = gmime-3.0 libconfig openssl libp11
+PKGS      = gmime-3.0 libconfig openssl libp11 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
@@ -90,9 +90,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/obj/testlib.o $(LIB) | $(BUILD)/tests
 # tests/check-deps checks afterwards that every command and module the
 # scripts use is really there.
 DEB_RUNTIME = libmilter1.0.1 libssl3 libgmime-3.0-0 libconfig9 libglib2.0-0 \
-	openssl ca-certificates postfix sasl2-bin libsasl2-modules libp11-3
+	openssl ca-certificates postfix sasl2-bin libsasl2-modules libp11-3 libcurl4
 DEB_BUILD = build-essential make pkg-config libmilter-dev libssl-dev \
-	libgmime-3.0-dev libconfig-dev libp11-dev
+	libgmime-3.0-dev libconfig-dev libp11-dev libcurl4-openssl-dev
 DEB_TEST = check miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl \
 	libauthen-sasl-perl libdigest-hmac-perl gpgsm gpg-agent \
 	python3 python3-cryptography python3-authres faketime libfaketime util-linux \
