@@ -69,6 +69,8 @@ const struct conf_key conf_schema[] = {
 	{ "verify.subject_tags.permerror", C_STRING, "", OFF(subject_tag[AR_PERMERROR]), check_tag },
 	{ "audit", C_GROUP, NULL, NOOFF, NULL },
 	{ "audit.file", C_STRING, "", OFF(audit_file), check_path },
+	{ "audit.tsa_url", C_STRING, "", OFF(tsa_url), check_tsa_url },
+	{ "audit.tsa_trust", C_STRING, "", OFF(tsa_trust), check_path },
 	{ "archive", C_GROUP, NULL, NOOFF, NULL },
 	{ "archive.dir", C_STRING, "", OFF(archive_dir), check_path },
 	{ "limits", C_GROUP, NULL, NOOFF, NULL },
@@ -350,6 +352,8 @@ conf_free(struct conf *c)
 		free(c->subject_tag[i]);
 	free(c->audit_file);
 	free(c->archive_dir);
+	free(c->tsa_url);
+	free(c->tsa_trust);
 	free(c->tmp_dir);
 	free(c->p11_module);
 	free(c->p11_token);

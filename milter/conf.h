@@ -72,6 +72,8 @@ struct conf {
 
 	char *audit_file;	/* NULL when unset */
 	char *archive_dir;	/* NULL when unset */
+	char *tsa_url;		/* audit.tsa_url: RFC 3161 TSA, or NULL */
+	char *tsa_trust;	/* audit.tsa_trust: its CA (PEM), or NULL */
 
 	size_t max_message_size;	/* limits.message_size */
 	size_t memory_threshold;	/* limits.memory_body: spool beyond */

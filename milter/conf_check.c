@@ -450,3 +450,30 @@ conf_cross_checks(struct loadctx *lc, struct conf *c, const config_t *cfg)
 	conf_p11_checks(lc, c, cfg);
 }
 
+
+/* audit.tsa_url: empty (no stamps), or an http or https URL (what
+ * http_fetch() speaks). */
+void
+check_tsa_url(struct loadctx *lc, struct conf *c, const config_setting_t *s,
+    const char *key)
+{
+	const char *v = c->tsa_url, *p;
+
+	if (v[0] == '\0') {
+		free(c->tsa_url);
+		c->tsa_url = NULL;
+		return;
+	}
+	if (strncasecmp(v, "http://", 7) != 0 &&
+	    strncasecmp(v, "https://", 8) != 0) {
+		conf_err(lc, s, key, "\"%s\": must be an http:// or https:// "
+		    "URL", v);
+		return;
+	}
+	for (p = v; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
+			conf_err(lc, s, key, "\"%s\": no spaces or control "
+			    "characters in a URL", v);
+			return;
+		}
+}

@@ -90,18 +90,29 @@ strip_forged(struct plan *p, const struct msgctx *m)
 		    m->ar_ours[i - 1], NULL);
 }
 
+/* One audit record; x: the archive copy it names (issue 13), or NULL. */
 static int
-audit_rec(struct runtime *rt, const char *event, const char *qid,
+audit_rec_ext(struct runtime *rt, const char *event, const char *qid,
     const struct msgctx *m, const char *role, const struct sess_facts *f,
     const char *serial, const char *result, const char *reason,
-    const char *client, const char *unit)
+    const char *client, const char *unit, const struct audit_extra *x)
 {
 	struct audit_rec r = { event, qid, m->message_id, role,
 	    m->from_value, f->login, serial, result, reason, client, unit };
 
 	if (rt->audit == NULL)
 		return 0;
-	return audit_write(rt->audit, &r);
+	return audit_write_ext(rt->audit, &r, x);
+}
+
+static int
+audit_rec(struct runtime *rt, const char *event, const char *qid,
+    const struct msgctx *m, const char *role, const struct sess_facts *f,
+    const char *serial, const char *result, const char *reason,
+    const char *client, const char *unit)
+{
+	return audit_rec_ext(rt, event, qid, m, role, f, serial, result,
+	    reason, client, unit, NULL);
 }
 
 /*
@@ -221,8 +232,9 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	struct sign_req req = { m->content_headers.s ? m->content_headers.s : "",
 	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold, false };
 	struct sign_out out = { NULL, NULL };
+	struct audit_extra ax = { NULL, NULL, NULL, NULL };
 	struct sbuf err;
-	char *hdrs = NULL, *ar, *date;
+	char *hdrs = NULL, *ar, *date, *apath = NULL, asha[65];
 	size_t i;
 
 	sbuf_init(&err);
@@ -237,14 +249,17 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 		if (date != NULL)
 			hdrs = sign_hdrs_add(hdrs, "Date", date);
 		if (archive_store(c->archive_dir, time(NULL), qid, m->message_id,
-		    hdrs, out.body, NULL, &err) != 0) {
+		    hdrs, out.body, &apath, &err) != 0 ||
+		    archive_sha256(apath, asha, &err) != 0) {
 			log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
 			plan_internal(p, c, "archive failed", true);
 			goto out;
 		}
+		ax.archive = archive_relative(c->archive_dir, apath);
+		ax.archive_sha256 = asha;
 	}
-	if (audit_rec(rt, "sign", qid, m, p->role, f, e->serial_hex, "signed",
-	    NULL, client, e->unit) != 0) {
+	if (audit_rec_ext(rt, "sign", qid, m, p->role, f, e->serial_hex,
+	    "signed", NULL, client, e->unit, &ax) != 0) {
 		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
 		plan_internal(p, c, "audit log write failed", true);
 		goto out;
@@ -270,6 +285,7 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 out:
 	sign_out_free(&out);
 	free(hdrs);
+	free(apath);
 	free(date);
 	sbuf_free(&err);
 }

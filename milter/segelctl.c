@@ -63,7 +63,16 @@ static const char usage_text[] =
     "  check                             as segel-milter -n\n"
     "  audit verify [--anchor HEAD]      check the audit log's chain "
     "(and that\n"
-    "                                    a head noted earlier is in it)\n"
+    "                                    a head noted earlier is in it),\n"
+    "                                    its RFC 3161 stamps, the first stamp\n"
+    "                                    covering each archived message\n"
+    "  audit stamp                       an RFC 3161 token over the chain's "
+    "head\n"
+    "                                    from audit.tsa_url (hourly timer)\n"
+    "  archive verify [--all]            archive files against the audit "
+    "records:\n"
+    "                                    altered, missing, in no record;\n"
+    "                                    signatures valid when made\n"
     "  report --since DATE [--until DATE] [--html FILE]\n"
     "import and revoke make a running segel-milter of FILE reload and wait "
     "for its\n"
@@ -159,6 +168,8 @@ cmd_audit(struct ctl *x, int argc, char **argv)
 	struct sbuf err;
 	int rc;
 
+	if (argc >= 2 && strcmp(argv[1], "stamp") == 0)
+		return cmd_audit_sub(x, argc, argv);
 	if (argc == 4 && strcmp(argv[2], "--anchor") == 0)
 		anchor = argv[3];
 	else if (argc != 2)
@@ -184,6 +195,8 @@ cmd_audit(struct ctl *x, int argc, char **argv)
 	else
 		printf("audit log BROKEN: %s\n", err.s);
 	sbuf_free(&err);
+	if (ctl_audit_stamps(x) != 0)
+		rc = 1;
 	return rc == 0 ? 0 : 1;
 }
 
@@ -238,6 +251,7 @@ static const struct {
 	{ "revoke", cmd_revoke }, { "expiring", cmd_expiring },
 	{ "check", cmd_check }, { "audit", cmd_audit },
 	{ "report", cmd_report },
+	{ "archive", cmd_archive },
 };
 
 int
