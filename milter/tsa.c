@@ -169,7 +169,7 @@ tsa_exchange(const char *url, TS_REQ *req, long timeout_ms,
 	hr.max_bytes = 1024 * 1024;
 	if (http_fetch(&hr, &body, NULL, &herr) != 0) {
 		*unreachable = 1;
-		sbuf_printf(err, "TSA %s: %s", url, herr.s ? herr.s : "?");
+		sbuf_printf(err, "TSA: %s", herr.s ? herr.s : "?");
 		goto out;
 	}
 	p = (const unsigned char *)body.s;

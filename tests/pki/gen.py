@@ -108,7 +108,7 @@ def ee_cert(subject, email, key, issuer_cert, issuer_key, not_before, not_after)
             .sign(issuer_key, hashes.SHA256()))
 
 
-def tsa_cert(subject, key, issuer_cert, issuer_key, critical=True):
+def tsa_cert(subject, key, issuer_cert, issuer_key):
     """An RFC 3161 TSA certificate: extendedKeyUsage timeStamping alone,
     critical (RFC 3161 2.3; OpenSSL's timestamp purpose insists on it)."""
     return (x509.CertificateBuilder()
@@ -119,7 +119,7 @@ def tsa_cert(subject, key, issuer_cert, issuer_key, critical=True):
             .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False),
                            critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
-                           critical=critical)
+                           critical=True)
             .add_extension(ski(key.public_key()), critical=False)
             .add_extension(aki(issuer_cert), critical=False)
             .sign(issuer_key, hashes.SHA256()))
@@ -135,15 +135,14 @@ def tsa_pki(out, outside, out_key):
                       (NameOID.COMMON_NAME, "Test TSA Root")), ca_key)
     write_key(p("tsa", "ca.key"), ca_key)
     write_cert(p("tsa", "ca.pem"), ca)
-    for path, issuer, ikey, cn, crit in (
-            (("tsa", "tsa"), ca, ca_key, "Test Time Stamping Authority", True),
-            (("tsa", "noncrit"), ca, ca_key, "Test TSA, EKU not critical", False),
-            (("outside", "tsa"), outside, out_key, "Outside TSA", True)):
+    for path, issuer, ikey, cn in (
+            (("tsa", "tsa"), ca, ca_key, "Test Time Stamping Authority"),
+            (("outside", "tsa"), outside, out_key, "Outside TSA")):
         key = rsa_key()
         subj = name((NameOID.COUNTRY_NAME, "ID"), (NameOID.ORGANIZATION_NAME, "Segel Test PKI"),
                     (NameOID.COMMON_NAME, cn))
         write_key(p(*path[:-1], path[-1] + ".key"), key)
-        write_cert(p(*path[:-1], path[-1] + ".pem"), tsa_cert(subj, key, issuer, ikey, crit))
+        write_cert(p(*path[:-1], path[-1] + ".pem"), tsa_cert(subj, key, issuer, ikey))
 
 
 def crl(issuer_cert, issuer_key, revoked, last_update, next_update, number):
