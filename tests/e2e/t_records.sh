@@ -83,10 +83,12 @@ token_over() {
 		base64 -w0 "$H/tok.der"
 }
 
-# send_signed NAME: alice submits; waits for it in the sink.
+# send_signed NAME [USER]: USER (alice) submits; waits for it in the sink.
 send_signed() {
-	sed "s/^Subject: .*/Subject: t_records $1/" "$E2E_DIR/msgs/plain_ascii.eml" >"$H/$1.eml"
-	if ! send_sub alice "alice@$DOMAIN" "$TO" "$H/$1.eml"; then
+	local u=${2:-alice}
+	sed -e "s/^Subject: .*/Subject: t_records $1/" -e "s/^From: .*/From: <$u@$DOMAIN>/" \
+		"$E2E_DIR/msgs/plain_ascii.eml" >"$H/$1.eml"
+	if ! send_sub "$u" "$u@$DOMAIN" "$TO" "$H/$1.eml"; then
 		fail "$1" "submission refused: $(last_reply)"
 		return 1
 	fi
@@ -191,6 +193,54 @@ mv "$H/archive.orig" "$H/archive"
 ctl archive verify
 [ "$RC" -eq 0 ] && pass "archive_restored_intact" || fail "archive_restored_intact" "exit $RC: $(out)"
 
+# bob's certificate revoked after he signed: the copy's signature was
+# valid when made; revoked before the signing time, it was not
+# crl_revoking SECONDS: $PKI/crl/bsre.crl.pem also revokes bob's
+# certificate, with revocationDate now+SECONDS.
+crl_revoking() {
+	"$H_PY" - "$PKI" "$1" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+p, delta = sys.argv[1], int(sys.argv[2])
+now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+ca = x509.load_pem_x509_certificate(open(p + "/bsre.pem", "rb").read())
+key = serialization.load_pem_private_key(open(p + "/bsre.key", "rb").read(), None)
+old = x509.load_pem_x509_crl(open(p + "/crl/bsre.crl.pem", "rb").read())
+bob = x509.load_pem_x509_certificate(
+    open(p + "/staff/bob@tanjungpinangkota.go.id.pem", "rb").read())
+b = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject)
+     .last_update(now - datetime.timedelta(days=1))
+     .next_update(now + datetime.timedelta(days=30)))
+for r in old:
+    if r.serial_number != bob.serial_number:
+        b = b.add_revoked_certificate(r)
+b = b.add_revoked_certificate(x509.RevokedCertificateBuilder()
+    .serial_number(bob.serial_number)
+    .revocation_date(now + datetime.timedelta(seconds=delta)).build())
+open(p + "/crl/bsre.crl.pem", "wb").write(
+    b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+PY
+}
+send_signed bob_then_revoked bob || finish
+cp "$PKI/crl/bsre.crl.pem" "$H/bsre.crl.orig"
+sleep 2
+crl_revoking 0
+ctl archive verify
+if [ "$RC" -eq 0 ] && has "REVOKED-SINCE" && has "after it" && has "certificate revoked since 1"; then
+	pass "archive_revoked_after_signing_is_valid_when_made"
+else
+	fail "archive_revoked_after_signing_is_valid_when_made" "exit $RC: $(out)"
+fi
+crl_revoking -86400
+ctl archive verify
+if [ "$RC" -eq 1 ] && has "BAD-SIGNATURE" && has "not after the signature"; then
+	pass "archive_revoked_before_signing_is_bad"
+else
+	fail "archive_revoked_before_signing_is_bad" "exit $RC: $(out)"
+fi
+cp "$H/bsre.crl.orig" "$PKI/crl/bsre.crl.pem"
+
 # ---------------------------------------------------- part 4: stamps
 ctl audit stamp
 if [ "$RC" -eq 0 ] && has "stamped head"; then
@@ -212,7 +262,7 @@ else
 fi
 send_signed four || finish
 ctl audit verify
-if [ "$RC" -eq 0 ] && has "chain intact" && [ "$(grep -c '^stamped .*first stamp' "$H/ctl.out")" -eq 3 ] &&
+if [ "$RC" -eq 0 ] && has "chain intact" && [ "$(grep -c '^stamped .*first stamp' "$H/ctl.out")" -eq 4 ] &&
 	[ "$(grep -c '^unstamped ' "$H/ctl.out")" -eq 1 ] && has "stamps: 1, 0 not valid"; then
 	pass "verify_first_stamp_per_message"
 else
@@ -220,8 +270,8 @@ else
 fi
 ctl audit stamp
 ctl audit verify
-if [ "$RC" -eq 0 ] && [ "$(grep -c '^stamped ' "$H/ctl.out")" -eq 4 ] && ! has "unstamped" &&
-	has "stamps: 2, 0 not valid; archived messages 4, 4 covered"; then
+if [ "$RC" -eq 0 ] && [ "$(grep -c '^stamped ' "$H/ctl.out")" -eq 5 ] && ! has "unstamped" &&
+	has "stamps: 2, 0 not valid; archived messages 5, 5 covered"; then
 	pass "second_stamp_covers_the_rest"
 else
 	fail "second_stamp_covers_the_rest" "exit $RC: $(out)"
