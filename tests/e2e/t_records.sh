@@ -253,6 +253,24 @@ if grep -q "POST /cmd/tsa" "$W/requests.log" && tail -n 1 "$LOG" | grep -q '"eve
 else
 	fail "stamp_record_appended" "$(tail -c 300 "$LOG")"
 fi
+# openssl, as a judge apart from segel: the token is over the head the
+# record names, which is the SHA-256 of an earlier line of the log
+"$H_PY" - "$LOG" "$H/stamp.der" >"$H/stamp.head" <<'PY'
+import base64, hashlib, json, sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")[:-1]
+s = json.loads(lines[-1])
+head = s["reason"].split()[1].rstrip(",")
+open(sys.argv[2], "wb").write(base64.b64decode(s["tsa_token"]))
+ok = any(hashlib.sha256(l).hexdigest() == head for l in lines[:-1])
+print(head if ok else "not-in-log")
+PY
+if [ "$(cat "$H/stamp.head")" != not-in-log ] &&
+	openssl ts -verify -token_in -in "$H/stamp.der" -digest "$(cat "$H/stamp.head")" \
+		-CAfile "$PKI/tsa/ca.pem" >"$H/ts.verify" 2>&1 && grep -q "Verification: OK" "$H/ts.verify"; then
+	pass "stamp_token_verified_by_openssl_ts"
+else
+	fail "stamp_token_verified_by_openssl_ts" "$(cat "$H/stamp.head" "$H/ts.verify" | tr '\n' ' ')"
+fi
 ctl audit stamp
 reqs=$(grep -c "POST /cmd/tsa" "$W/requests.log")
 if [ "$RC" -eq 0 ] && has "nothing to stamp" && [ "$reqs" -eq 1 ]; then
