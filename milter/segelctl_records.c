@@ -8,8 +8,12 @@
  * TSA answered but its answer was refused; 69 (EX_UNAVAILABLE) no answer
  * (TSA down, HTTP error); 78 configuration. Mail never waits for any of it.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +26,12 @@
 #include "archive_check.h"
 #include "audit.h"
 #include "audit_stamp.h"
-#include "audit_walk.h"
 #include "segelctl.h"
 #include "tsa.h"
 #include "util.h"
 
 #define TSA_TIMEOUT_MS	30000
+#define LAST_TAIL	(256 * 1024)	/* a stamp record is a few KB */
 
 /* Loads the configuration alone, or exits 78. */
 static void
@@ -40,13 +44,51 @@ ctl_conf(struct ctl *x)
 	}
 }
 
-/* Walk callback: remembers whether the last record is a stamp. */
-static int
-last_is_stamp(const struct audit_walk_rec *w, void *arg)
+/*
+ * True when the last record of path (or, path being empty after a
+ * rotation, of path.1) is a stamp: then there is nothing new to stamp. Only
+ * the file's tail is read, so an hourly run costs nothing on a long log.
+ */
+static bool
+last_is_stamp(const char *path)
 {
-	*(int *)arg = w->e != NULL && w->e->event != NULL &&
-	    strcmp(w->e->event, "stamp") == 0;
-	return 0;
+	char buf[LAST_TAIL + 1], *p, *end, *name = NULL;
+	struct audit_entry e;
+	struct stat st;
+	ssize_t n;
+	off_t off;
+	bool stamp = false;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 &&
+	    fstat(fd, &st) == 0 && st.st_size == 0) {
+		close(fd);
+		name = xasprintf("%s.1", path);
+		fd = open(name, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < 2)
+		goto out;
+	off = st.st_size > LAST_TAIL ? st.st_size - LAST_TAIL : 0;
+	if ((n = pread(fd, buf, (size_t)(st.st_size - off), off)) <= 1)
+		goto out;
+	buf[n] = '\0';
+	end = buf[n - 1] == '\n' ? buf + n - 1 : buf + n;
+	*end = '\0';
+	if ((p = strrchr(buf, '\n')) != NULL)
+		p++;
+	else if (off == 0)
+		p = buf;
+	else
+		goto out;	/* a line longer than the tail: stamp anyway */
+	if (audit_parse(p, (size_t)(end - p), &e) == 0) {
+		stamp = e.event != NULL && strcmp(e.event, "stamp") == 0;
+		audit_entry_free(&e);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(name);
+	return stamp;
 }
 
 /* The head as 32 bytes; -1 when it is not 64 hex digits. */
@@ -96,7 +138,7 @@ cmd_audit_stamp(struct ctl *x)
 	char head[65], *token = NULL;
 	struct audit *a = NULL;
 	struct sbuf err;
-	int stamped = 0, unreach, rc = EX_CONFIG;
+	int unreach, rc = EX_CONFIG;
 	time_t gen;
 
 	ctl_conf(x);
@@ -117,14 +159,12 @@ cmd_audit_stamp(struct ctl *x)
 		    "%s\n", x->c->audit_file, strerror(errno));
 		goto out;
 	}
-	if (audit_walk(x->c->audit_file, last_is_stamp, &stamped, &err) == 0 &&
-	    (stamped || strspn(head, "0") == 64)) {
+	if (strspn(head, "0") == 64 || last_is_stamp(x->c->audit_file)) {
 		printf("%s: nothing to stamp: no record since the last stamp\n",
 		    x->c->audit_file);
 		rc = 0;
 		goto out;
 	}
-	sbuf_free(&err);
 	if (tsa_stamp(x->c->tsa_url, x->c->tsa_trust, hb, TSA_TIMEOUT_MS,
 	    &token, &gen, &unreach, &err) != 0) {
 		fprintf(stderr, "segelctl: audit stamp: %s; no stamp written "
