@@ -6,6 +6,7 @@ audit log by hand, for t_records.sh. A test helper, not part of segel.
                                         an archive file
   audit_tool.py append-stamp LOG B64    a stamp record carrying token B64,
                                         chained correctly (prev = head)
+  audit_tool.py append-future LOG       a record dated a day ahead, chained
   audit_tool.py rewrite LOG             change the first sign record's sender
                                         and recompute every later prev: the
                                         chain is intact again
@@ -39,6 +40,13 @@ def main():
              "result": "stamped", "tsa_token": sys.argv[3], "prev": head}
         # the time of the newest record, so only the token can be wrong
         o["time"] = json.loads(recs[-1])["time"]
+        recs.append(json.dumps(o, separators=(",", ":")).encode())
+        write(path, recs)
+    elif cmd == "append-future":
+        import datetime
+        t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+        o = {"time": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "event": "note",
+             "prev": hashlib.sha256(recs[-1]).hexdigest()}
         recs.append(json.dumps(o, separators=(",", ":")).encode())
         write(path, recs)
     elif cmd == "rewrite":

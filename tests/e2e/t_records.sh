@@ -362,6 +362,16 @@ if [ "$RC" -eq 1 ] && has "chain intact" && has "BAD-STAMP" && has "is not the c
 else
 	fail "verify_catches_rewritten_chain" "exit $RC: $(out)"
 fi
+# a stamp whose TSA time is before a record it covers (a record dated
+# ahead, or a TSA clock behind)
+"$H_PY" "$TOOL" append-future "$LOG"
+ctl audit stamp
+ctl audit verify
+if [ "$RC" -eq 1 ] && has "BAD-STAMP" && has "is before records it covers"; then
+	pass "verify_catches_stamp_before_its_records"
+else
+	fail "verify_catches_stamp_before_its_records" "exit $RC: $(out)"
+fi
 cp "$H/audit.good" "$LOG"
 ctl audit verify
 [ "$RC" -eq 0 ] && pass "verify_restored_chain" || fail "verify_restored_chain" "exit $RC: $(out)"
