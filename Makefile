@@ -85,8 +85,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/obj/testlib.o $(LIB) | $(BUILD)/tests
 #                swaks with its TLS and SASL Perl modules, Cyrus SASL, the
 #                independent S/MIME judges, the report's renderer and OCR,
 #                Sendmail's m4 files, an RFC 8601 parser
-#   DEB_TOOLS    fuzzing (clang, libFuzzer), valgrind, benchmarks (OpenDKIM,
-#                perf)
+#   DEB_TOOLS    fuzzing (clang, libFuzzer; llvm for llvm-symbolizer: the
+#                sanitizers' suppressions match function names), valgrind,
+#                benchmarks (OpenDKIM, perf)
 # tests/check-deps checks afterwards that every command and module the
 # scripts use is really there.
 DEB_RUNTIME = libmilter1.0.1 libssl3 libgmime-3.0-0 libconfig9 libglib2.0-0 \
@@ -98,7 +99,7 @@ DEB_TEST = check miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl \
 	python3 python3-cryptography python3-authres faketime libfaketime util-linux \
 	procps iproute2 e2fsprogs systemd chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng \
 	sendmail-cf m4 softhsm2 opensc python3-pykcs11
-DEB_TOOLS = clang libclang-rt-14-dev valgrind opendkim opendkim-tools linux-perf
+DEB_TOOLS = clang libclang-rt-14-dev llvm valgrind opendkim opendkim-tools linux-perf
 DEB_PKGS = $(DEB_RUNTIME) $(DEB_BUILD) $(DEB_TEST) $(DEB_TOOLS)
 
 # $(call apt_install,PACKAGES): install those not yet installed; a no-op
