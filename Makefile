@@ -14,6 +14,7 @@
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
+MANDIR   ?= $(PREFIX)/share/man
 DESTDIR  ?=
 SANITIZE ?= 0
 CC       ?= cc
@@ -99,6 +100,8 @@ DEB_TEST = check miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl \
 	procps iproute2 e2fsprogs systemd chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng \
 	sendmail-cf m4 softhsm2 opensc python3-pykcs11
 DEB_TOOLS = clang libclang-rt-14-dev valgrind opendkim opendkim-tools linux-perf
+# the manual pages' test (tests/e2e/t_man.sh: groff -ww, man -l)
+DEB_TEST += groff-base man-db
 DEB_PKGS = $(DEB_RUNTIME) $(DEB_BUILD) $(DEB_TEST) $(DEB_TOOLS)
 
 # $(call apt_install,PACKAGES): install those not yet installed; a no-op
@@ -190,6 +193,9 @@ install: $(BUILD)/segel-milter $(BUILD)/segelctl
 	install -m 0644 smtp-tls/README.md $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/
 	install -m 0644 smtp-tls/postfix/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix/
 	install -m 0644 smtp-tls/sendmail/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 # README's install steps, walked as root in a fresh Debian 12 root (the
