@@ -11,6 +11,8 @@
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 #   make check-install  README's install steps on this machine (fresh root only)
+#   make deb        the Debian package build/segel_VERSION_amd64.deb (lintian clean)
+#   make check-deb  installs, runs and purges that package (fresh root only)
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
@@ -205,9 +207,36 @@ install: $(BUILD)/segel-milter $(BUILD)/segelctl
 check-install:
 	tests/install/t_readme_install.sh
 
+# The Debian package (debian/, debhelper compat 13): dpkg-buildpackage
+# -us -uc -b in a copy of the tree (build/deb/segel-VERSION: its "debian/rules
+# clean" runs "make clean" there, not here), then lintian, which fails the
+# target on any error or warning (informational tags are shown too). The
+# .deb, .changes and .buildinfo are copied into build/.
+DEB_PACKAGING = debhelper lintian
+deps-deb:
+	$(call apt_install,$(DEB_BUILD) $(DEB_PACKAGING))
+
+deb: deps-deb
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(VERSION)" ] || \
+		{ echo "make deb: debian/changelog says $$v, the Makefile's VERSION $(VERSION)"; exit 1; }
+	rm -rf build/deb && mkdir -p build/deb/segel-$(VERSION)
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C build/deb/segel-$(VERSION) -xf -
+	cd build/deb/segel-$(VERSION) && dpkg-buildpackage -us -uc -b
+	cp build/deb/*.deb build/deb/*.changes build/deb/*.buildinfo build/
+	lintian --fail-on error,warning --display-info build/segel_$(VERSION)_amd64.changes
+	@echo "make deb: build/segel_$(VERSION)_amd64.deb"
+
+# The package installed on this machine (apt-get install ./build/segel_*.deb),
+# its programs run against a test store, then purged: see
+# tests/install/t_deb.sh. Not part of "make check": it changes the machine.
+#   ../shared/tools/fresh-machine make check-deb
+check-deb: deb
+	tests/install/t_deb.sh
+
 clean:
 	rm -rf build
 
+.PHONY: deb deps-deb check-deb
 .PHONY: all deps deps-runtime deps-build deps-interop check check-unit check-install check-sanitize demo bench interop fuzz fuzz-check install clean
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(CTL_OBJS:.o=.d) \
