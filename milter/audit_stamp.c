@@ -10,6 +10,11 @@
 #include "audit_walk.h"
 #include "tsa.h"
 
+/* How far the TSA's clock may be behind the host's before a stamp counts
+ * as made before the records it covers: NTP keeps both within far less,
+ * and a back-dated record is off by more than the hour between stamps. */
+#define STAMP_CLOCK_SLACK	120
+
 /* A record not yet covered by a stamp. */
 struct uncovered {
 	unsigned char hash[32];
@@ -103,7 +108,7 @@ stamp_one(struct stamp_walk *sw, const struct audit_walk_rec *w)
 	for (i = 0; i < k; i++)
 		if (sw->v[i].time > newest)
 			newest = sw->v[i].time;
-	if (gen < newest) {
+	if (gen + STAMP_CLOCK_SLACK < newest) {
 		iso(gen, when, sizeof(when));
 		sw->st->bad++;
 		sbuf_printf(sw->out, "BAD-STAMP record %zu (%s:%zu): TSA time %s "

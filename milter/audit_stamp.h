@@ -8,7 +8,8 @@
  * genTime; its imprint the hash of a record written since the previous
  * stamp's (the chain's head at that point: a token over another head, or a
  * chain rewritten after the stamp with every prev recomputed, has none);
- * its genTime not before the records it covers. For each record that names
+ * its genTime not before the records it covers (2 minutes' slack for the
+ * two clocks). For each record that names
  * an archive file it prints the first stamp covering it: the proof that
  * the signature existed then.
  */
