@@ -71,6 +71,15 @@ else
 	fail "sendmail: filter line" "$(grep '^X' "$H/sm/sendmail.cf")"
 fi
 
+# README's recommended setting: no trusted hosts, so only Sendmail's AUTH
+# can make segel sign (the harness trusts 127.0.0.1 otherwise)
+segel_conf_set sign.trusted_hosts '[ ]'
+if segel_reload; then
+	pass "sendmail: segel reloaded with sign.trusted_hosts = [ ]"
+else
+	fail "sendmail: reload without trusted hosts" "$(tail -n 2 "$H/segel.log")"
+fi
+
 # ---------------------------------------------------------------- TLS rule
 msg plain budi@example.org "alice@$DOMAIN"
 sm_send_in budi@example.org "alice@$DOMAIN" "$H/plain.eml" --plain
@@ -124,6 +133,20 @@ if grep -q '^550 5\.7\.1 ' <<<"$r"; then
 	pass "sendmail: alice's login sending as bob refused: ${r:0:50}..."
 else
 	fail "sendmail: login may not send as From" "$r"
+fi
+
+# What Sendmail's own sendmail command (its MSP) does: SMTP from 127.0.0.1
+# to the MTA port, no login. Never signed, whatever From says.
+msg nologin "alice@$DOMAIN" warga@example.org
+if sm_send_in "alice@$DOMAIN" warga@example.org "$H/nologin.eml" --li 127.0.0.1 &&
+	f=$(delivered nologin); then
+	if ! grep -qi '^Content-Type: multipart/signed' "$f"; then
+		pass "sendmail: From alice without a login (127.0.0.1, MTA port) is not signed"
+	else
+		fail "sendmail: no login" "signed without AUTH"
+	fi
+else
+	fail "sendmail: no login" "$(last_reply)"
 fi
 
 # ---------------------------------------------------------------- verifying
