@@ -71,6 +71,8 @@ static struct {
 
 static time_t start_time;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+/* apart from mu: reading a long audit log must not hold up the counters */
+static pthread_mutex_t audit_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Copies s into a label value: printable ASCII, \ " escaped, bounded. */
 static void
@@ -207,8 +209,10 @@ metrics_reset(void)
 	memset(sign_bucket, 0, sizeof(sign_bucket));
 	sign_count = 0;
 	sign_sum = 0;
-	memset(&audit_seen, 0, sizeof(audit_seen));
 	pthread_mutex_unlock(&mu);
+	pthread_mutex_lock(&audit_mu);
+	memset(&audit_seen, 0, sizeof(audit_seen));
+	pthread_mutex_unlock(&audit_mu);
 }
 
 /* # HELP and # TYPE lines of one metric. */
@@ -357,7 +361,7 @@ format_crls(struct sbuf *b, const struct pki *p, time_t now)
 
 /* Counts the audit file's records (lines), reading only what was
  * appended since the last call; starts over when the file was replaced
- * (rotation) or shortened. -1 when it cannot be read. */
+ * (rotation) or shortened. -1 when it cannot be read. audit_mu held. */
 static long long
 audit_records(const char *path)
 {
@@ -404,15 +408,17 @@ metrics_format(struct sbuf *b, const struct runtime *rt, time_t now)
 	format_family(b, &fam_results);
 	format_family(b, &fam_refusals);
 	format_histogram(b);
-	if (rt != NULL && rt->conf->audit_file != NULL &&
-	    (n = audit_records(rt->conf->audit_file)) >= 0) {
+	pthread_mutex_unlock(&mu);
+	if (rt == NULL)
+		return;
+	pthread_mutex_lock(&audit_mu);
+	n = rt->conf->audit_file ? audit_records(rt->conf->audit_file) : -1;
+	pthread_mutex_unlock(&audit_mu);
+	if (n >= 0) {
 		head(b, "segel_audit_records", "gauge", "Records in the "
 		    "hash-chained audit log (audit.file), the current file.");
 		sbuf_printf(b, "segel_audit_records %lld\n", n);
 	}
-	pthread_mutex_unlock(&mu);
-	if (rt == NULL)
-		return;
 	format_certs(b, rt->store, now);
 	format_crls(b, rt->pki, now);
 }
