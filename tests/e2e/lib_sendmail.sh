@@ -231,6 +231,14 @@ sm_harness_start() {
 	local bd=${SEGEL_BUILD_DIR:-${BUILD:-build}} rc=0
 	case $bd in /*) ;; *) bd=$SEGEL_ROOT/$bd ;; esac
 	_sm_fetch "$bd" || return $?
+	local nf
+	nf=$(LD_LIBRARY_PATH=$SM_LIBS ldd "$SM_ROOT/usr/libexec/sendmail/sendmail" 2>&1 |
+		awk '/not found/ { print $1 }' | tr '\n' ' ')
+	if [ -n "$nf" ]; then
+		_h_say "the private sendmail lacks libraries: $nf(add their packages to SM_DEBS)"
+		return 1
+	fi
+	[ -d /usr/lib/sasl2 ] || { _h_say "no /usr/lib/sasl2 (libsasl2-2; make deps)"; return 1; }
 	command -v m4 >/dev/null || { _h_say "m4 missing (make deps)"; return 1; }
 	harness_start || return 1
 	# Sendmail stops first, while $H is still there
