@@ -89,6 +89,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/obj/testlib.o $(LIB) | $(BUILD)/tests
 #                swaks with its TLS and SASL Perl modules, Cyrus SASL, the
 #                independent S/MIME judges, the report's renderer and OCR,
 #                Sendmail's m4 files, an RFC 8601 parser
+#                and promtool (Prometheus: the metrics file and alert rules)
 #   DEB_TOOLS    fuzzing (clang, libFuzzer; llvm for llvm-symbolizer: the
 #                sanitizers' suppressions match function names), valgrind,
 #                benchmarks (OpenDKIM, perf)
@@ -102,7 +103,7 @@ DEB_TEST = check miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl \
 	libauthen-sasl-perl libdigest-hmac-perl gpgsm gpg-agent \
 	python3 python3-cryptography python3-authres faketime libfaketime util-linux \
 	procps iproute2 e2fsprogs systemd chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng \
-	sendmail-cf m4 softhsm2 opensc python3-pykcs11
+	sendmail-cf m4 softhsm2 opensc python3-pykcs11 prometheus
 DEB_TOOLS = clang libclang-rt-14-dev llvm valgrind opendkim opendkim-tools linux-perf
 # the manual pages' test (tests/e2e/t_man.sh: groff -ww, man -l)
 DEB_TEST += groff-base man-db

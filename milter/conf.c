@@ -83,6 +83,9 @@ const struct conf_key conf_schema[] = {
 	{ "pkcs11.module", C_STRING, "", OFF(p11_module), check_path },
 	{ "pkcs11.token", C_STRING, "", OFF(p11_token), NULL },
 	{ "pkcs11.pin_file", C_STRING, "", OFF(p11_pin_file), check_pin_file },
+	{ "metrics", C_GROUP, NULL, NOOFF, NULL },
+	{ "metrics.file", C_STRING, "", OFF(metrics_file), check_path },
+	{ "metrics.interval", C_INT, "60", OFF(metrics_interval), check_size },
 };
 
 void
@@ -362,6 +365,7 @@ conf_free(struct conf *c)
 	free(c->p11_module);
 	free(c->p11_token);
 	free(c->p11_pin_file);
+	free(c->metrics_file);
 	free(c);
 }
 

@@ -86,6 +86,10 @@ struct conf {
 	char *p11_module;
 	char *p11_token;
 	char *p11_pin_file;
+
+	/* metrics group: a Prometheus text file (metrics.c) */
+	char *metrics_file;		/* NULL when unset */
+	size_t metrics_interval;	/* seconds between writes */
 };
 
 /*

@@ -199,7 +199,7 @@ check_path(struct loadctx *lc, struct conf *c, const config_setting_t *s,
 	}
 	if (strcmp(key, "sign.cert_dir") == 0 && !c->sign_enabled)
 		return;
-	if (strcmp(key, "audit.file") == 0) {
+	if (strcmp(key, "audit.file") == 0 || strcmp(key, "metrics.file") == 0) {
 		char *dir = xstrdup(abs);
 
 		if (stat(dirname(dir), &st) != 0 || !S_ISDIR(st.st_mode))

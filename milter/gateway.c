@@ -15,6 +15,7 @@
 #include "authres.h"
 #include "gateway.h"
 #include "log.h"
+#include "metrics.h"
 #include "sigtime.h"
 #include "p11.h"
 #include "smime_sign.h"
@@ -235,15 +236,18 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	struct audit_extra ax = { NULL, NULL, NULL, NULL };
 	struct sbuf err;
 	char *hdrs = NULL, *ar, *date, *apath = NULL, asha[65];
+	double t0;
 	size_t i;
 
 	sbuf_init(&err);
 	p->cert_serial = xstrdup(e->serial_hex);
 	date = sign_date(m, qid, &req.no_signing_time);
+	t0 = metrics_clock();
 	if (sign_entity(e, &req, &out, &err) != 0) {
 		sign_failed(c, qid, e, &err, p);
 		goto out;
 	}
+	metrics_signed(t0);
 	if (c->archive_dir != NULL) {
 		hdrs = msgctx_signed_headers(m, out.content_type);
 		if (date != NULL)
