@@ -44,6 +44,8 @@ const struct conf_key conf_schema[] = {
 	{ "pki", C_GROUP, NULL, NOOFF, NULL },
 	{ "pki.trust_file", C_STRING, "/etc/segel/trust.pem", OFF(trust_file), check_path },
 	{ "pki.crl_dir", C_STRING, "", OFF(crl_dir), check_path },
+	{ "pki.ocsp", C_ENUM, "off", OFF(pki_ocsp), check_enum },
+	{ "pki.ocsp_timeout", C_INT, "3", OFF(ocsp_timeout), check_seconds },
 	{ "tls", C_GROUP, NULL, NOOFF, NULL },
 	{ "tls.enforce", C_BOOL, "true", OFF(tls_enforce), NULL },
 	{ "tls.min_version", C_ENUM, "TLSv1.2", OFF(tls_min_version), check_tlsver },

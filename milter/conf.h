@@ -52,6 +52,8 @@ struct conf {
 
 	char *trust_file;
 	char *crl_dir;		/* NULL when unset */
+	int pki_ocsp;		/* enum ocsp_mode (ocsp.h) */
+	size_t ocsp_timeout;	/* s, pki.ocsp_timeout */
 
 	bool tls_enforce;
 	int tls_min_version;	/* 0x0301 (1.0) .. 0x0304 (1.3) */

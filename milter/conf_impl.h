@@ -56,6 +56,7 @@ CONF_CHECK(check_tag);
 CONF_CHECK(check_footer);
 CONF_CHECK(check_size);
 CONF_CHECK(check_pin_file);
+CONF_CHECK(check_seconds);
 #undef CONF_CHECK
 
 /* conf_check.c: what needs more than one key */
