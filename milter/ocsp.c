@@ -298,13 +298,13 @@ ocsp_send(const struct pki *p, const char *url, OCSP_REQUEST *req,
 		goto out;
 	}
 	if (http_fetch(&hr, &out, NULL, &err) != 0) {
-		snprintf(why, whylen, "%s: %s", url, err.s ? err.s : "failed");
+		snprintf(why, whylen, "%s", err.s ? err.s : "failed");
 		goto out;
 	}
 	q = (const unsigned char *)out.s;
 	if (out.len == 0 || (resp = d2i_OCSP_RESPONSE(NULL, &q,
 	    (long)out.len)) == NULL)
-		snprintf(why, whylen, "%s: not an OCSP response", url);
+		snprintf(why, whylen, "not an OCSP response");
 out:
 	OPENSSL_free(der);
 	sbuf_free(&out);
@@ -483,8 +483,8 @@ ocsp_lookup(const struct pki *p, X509 *cert, X509 *issuer,
 	if (ocsp_cache_get(der, len, &st, why, whylen))
 		goto out;
 	if (ocsp_is_down(url)) {
-		snprintf(why, whylen, "%s did not answer within the last %d s",
-		    url, OCSP_RETRY);
+		snprintf(why, whylen, "did not answer within the last %d s",
+		    OCSP_RETRY);
 		goto out;
 	}
 	all = ocsp_chain(untrusted, issuer);

@@ -330,14 +330,14 @@ check_ocsp(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
 {
 	switch (ocsp_check(pki, x, certs, NULL, 0)) {
 	case OCSP_ST_REVOKED:
-		verify_cms_result(res, AR_FAIL, "certificate revoked (OCSP)");
+		verify_cms_result(res, AR_FAIL, "certificate revoked at its OCSP responder");
 		return true;
 	case OCSP_ST_UNKNOWN:
 	case OCSP_ST_NOANSWER:
 		if (pki->ocsp != OCSP_REQUIRED)
 			return false;
 		verify_cms_result(res, AR_TEMPERROR,
-		    "revocation status unknown (no OCSP answer)");
+		    "revocation status unknown: no OCSP answer");
 		return true;
 	default:
 		return false;
