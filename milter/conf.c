@@ -83,6 +83,11 @@ const struct conf_key conf_schema[] = {
 	{ "pkcs11.module", C_STRING, "", OFF(p11_module), check_path },
 	{ "pkcs11.token", C_STRING, "", OFF(p11_token), NULL },
 	{ "pkcs11.pin_file", C_STRING, "", OFF(p11_pin_file), check_pin_file },
+	{ "lifecycle", C_GROUP, NULL, NOOFF, NULL },
+	{ "lifecycle.officer", C_STRING, "", OFF(officer), check_officer },
+	{ "lifecycle.notify_days", C_INTS, NULL, NOOFF, NULL },
+	{ "lifecycle.sendmail", C_STRING, "/usr/sbin/sendmail -t -i", OFF(notice_sendmail), check_sendmail },
+	{ "lifecycle.state_file", C_STRING, "/var/lib/segel/notices.state", OFF(notice_state), check_state_file },
 };
 
 void
@@ -132,6 +137,7 @@ type_name(enum ctype t)
 	case C_BOOL:	return "true or false";
 	case C_INT:	return "a whole number";
 	case C_CIDRS:	return "a list of addresses [ \"a/n\", ... ]";
+	case C_INTS:	return "a list of whole numbers [ 30, 14, ... ]";
 	}
 	return "?";
 }
@@ -147,7 +153,8 @@ conf_type_ok(enum ctype t, const config_setting_t *s)
 	case C_ENUM:	return st == CONFIG_TYPE_STRING;
 	case C_BOOL:	return st == CONFIG_TYPE_BOOL;
 	case C_INT:	return st == CONFIG_TYPE_INT || st == CONFIG_TYPE_INT64;
-	case C_CIDRS:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
+	case C_CIDRS:
+	case C_INTS:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
 	}
 	return false;
 }
@@ -308,6 +315,7 @@ conf_load(const char *path, struct diag *d)
 		if (conf_schema[i].type != C_BOOL)
 			load_key(&lc, c, &cfg, &conf_schema[i]);
 	load_cidrs(&lc, c, &cfg);
+	load_notify_days(&lc, c, &cfg);
 	load_login_map(&lc, c);
 	conf_cross_checks(&lc, c, &cfg);
 	if (c->footer != NULL && c->footer[0] == '\0') {
@@ -356,6 +364,9 @@ conf_free(struct conf *c)
 	free(c->p11_module);
 	free(c->p11_token);
 	free(c->p11_pin_file);
+	free(c->officer);
+	free(c->notice_sendmail);
+	free(c->notice_state);
 	free(c);
 }
 

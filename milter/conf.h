@@ -35,6 +35,9 @@ struct login_pair {
 	char *address;
 };
 
+/* At most this many lifecycle.notify_days thresholds. */
+#define CONF_MAX_NOTIFY 8
+
 /* Subject tags per verification result (NULL: none). Index: enum ar_result. */
 #define CONF_NTAGS 8
 
@@ -86,6 +89,13 @@ struct conf {
 	char *p11_module;
 	char *p11_token;
 	char *p11_pin_file;
+
+	/* lifecycle group (issue 14: notices, conf_lifecycle.c) */
+	char *officer;		/* registration officer's address, or NULL */
+	int notify_days[CONF_MAX_NOTIFY];	/* descending, > 0 */
+	size_t n_notify_days;
+	char *notice_sendmail;	/* command line, split on blanks */
+	char *notice_state;	/* notices already sent (absolute path) */
 };
 
 /*
