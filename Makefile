@@ -183,6 +183,8 @@ install: $(BUILD)/segel-milter $(BUILD)/segelctl
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-milter.service > $(DESTDIR)/lib/systemd/system/segel-milter.service
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-expiring.service > $(DESTDIR)/lib/systemd/system/segel-expiring.service
 	install -m 0644 systemd/segel-expiring.timer $(DESTDIR)/lib/systemd/system/segel-expiring.timer
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-notify.service > $(DESTDIR)/lib/systemd/system/segel-notify.service
+	install -m 0644 systemd/segel-notify.timer $(DESTDIR)/lib/systemd/system/segel-notify.timer
 	install -m 0644 systemd/segel.sysusers $(DESTDIR)/usr/lib/sysusers.d/segel.conf
 	install -m 0644 systemd/segel.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/segel.conf
 	install -d $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail

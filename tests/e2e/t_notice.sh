@@ -113,9 +113,9 @@ check_owner() {
 # ------------------------------------------------------------ 14 days
 n0=$(sink_count)
 run now
-if grep -q "^$HANA: 14-day notice sent (expires in 10 days)" "$O/now.out" &&
+if grep -qx 0 "$O/now.rc" && grep -q "^$HANA: 14-day notice sent (expires in 10 days)" "$O/now.out" &&
 	grep -q "^$OFFICER: summary of 1 notice sent" "$O/now.out"; then
-	pass "expiring --notify: the 14-day notice and the officer's summary sent"
+	pass "expiring --notify: the 14-day notice and the officer's summary sent, exit 0"
 else
 	fail "expiring --notify now" "$(cat "$O/now.out")"
 fi
