@@ -17,9 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gmime/gmime.h>
 #include <openssl/rand.h>
 
 #include "notice.h"
+#include "smime_sign.h"
 
 #define NOTICE_MAX_ARGS	32
 
@@ -52,7 +54,7 @@ notice_day(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d", &tm);
 }
 
-/* From, To, Cc, Subject, Date, Message-ID and the MIME fields into m. */
+/* From, To, Cc, Subject, Date and Message-ID into m (MIME: notice_post). */
 static void
 notice_header(const struct conf *c, struct sbuf *m, const char *to,
     const char *cc, const char *subject, time_t now)
@@ -69,9 +71,7 @@ notice_header(const struct conf *c, struct sbuf *m, const char *to,
 		sbuf_printf(m, "Cc: %s\n", cc);
 	sbuf_printf(m, "Subject: %s\nDate: %s\nMessage-ID: <notice.%lld."
 	    "%02x%02x%02x%02x%02x%02x%02x%02x@%s>\n"
-	    "Auto-Submitted: auto-generated\nMIME-Version: 1.0\n"
-	    "Content-Type: text/plain; charset=utf-8\n"
-	    "Content-Transfer-Encoding: 8bit\n\n", subject, date,
+	    "Auto-Submitted: auto-generated\n", subject, date,
 	    (long long)now, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
 	    c->domain);
 	free(from);
@@ -152,6 +152,99 @@ notice_send(const struct conf *c, const char *msg, struct sbuf *err)
 	}
 	free(buf);
 	return 0;
+}
+
+/* The officer's store entry, when segelctl can sign with it: usable now,
+ * its key a file (a token's key is the daemon's to use). */
+static const struct cert_entry *
+notice_signer(const struct conf *c, const struct certstore *cs, time_t now)
+{
+	const struct cert_entry *e = NULL;
+
+	if (cs == NULL || c->officer == NULL ||
+	    certstore_lookup(cs, c->officer, now, &e) != CERT_OK ||
+	    e->key == NULL || e->uri != NULL)
+		return NULL;
+	return e;
+}
+
+/* Appends b to m with CRLF made LF (sendmail's form); -1 on a read error. */
+static int
+notice_unix(struct sbuf *m, const struct msgbuf *b)
+{
+	char buf[8192], *p, *q;
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = msgbuf_pread(b, buf, sizeof(buf) - 1, off)) > 0) {
+		off += n;
+		buf[n] = '\0';
+		for (p = buf; (q = strstr(p, "\r\n")) != NULL; p = q + 2) {
+			sbuf_add(m, p, (size_t)(q - p));
+			sbuf_add(m, "\n", 1);
+		}
+		sbuf_adds(m, p);	/* a CR at a chunk's end: S/MIME bodies
+					   are CRLF, it stays harmless */
+	}
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * The MIME part of the notice after its header m, signed with signer's
+ * key as segel signs (smime_sign: footer, 7-bit, detached SHA-256) when
+ * there is a signer, else plain text. 0, or -1 with err.
+ */
+static int
+notice_body(const struct conf *c, const struct cert_entry *signer,
+    struct sbuf *m, const char *text, struct sbuf *err)
+{
+	struct sign_req rq;
+	struct sign_out out;
+	struct msgbuf *b;
+	const char *p;
+	int rc = -1;
+
+	if (signer == NULL) {
+		sbuf_printf(m, "MIME-Version: 1.0\nContent-Type: text/plain; "
+		    "charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n%s", text);
+		return 0;
+	}
+	g_mime_init();		/* counted: a no-op when done already */
+	memset(&rq, 0, sizeof(rq));
+	memset(&out, 0, sizeof(out));
+	b = msgbuf_new(c->memory_threshold, c->tmp_dir);
+	for (p = text; *p != '\0'; p++)
+		if ((*p == '\n' ? msgbuf_append(b, "\r\n", 2) :
+		    msgbuf_append(b, p, 1)) != 0)
+			goto out;
+	rq.content_headers = "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n";
+	rq.body = b;
+	rq.footer = c->footer;
+	rq.signer = signer;
+	rq.tmp_dir = c->tmp_dir;
+	rq.memory_threshold = c->memory_threshold;
+	if (smime_sign(&rq, &out, err) != 0)
+		goto out;
+	sbuf_printf(m, "MIME-Version: 1.0\nContent-Type: %s\n\n",
+	    out.content_type);
+	rc = notice_unix(m, out.body);
+out:
+	if (rc != 0 && err->len == 0)
+		sbuf_printf(err, "cannot sign the notice: %s", strerror(errno));
+	sign_out_free(&out);
+	msgbuf_free(b);
+	return rc;
+}
+
+/* Completes the notice (header m, text) and hands it to sendmail. */
+static int
+notice_post(const struct conf *c, const struct certstore *cs, struct sbuf *m,
+    const char *text, time_t now, struct sbuf *err)
+{
+	if (notice_body(c, notice_signer(c, cs, now), m, text, err) != 0)
+		return -1;
+	return notice_send(c, m->s, err);
 }
 
 int
@@ -240,22 +333,21 @@ notice_state_add(const char *path, struct sbuf *st, const char *key,
 
 /* ---------------------------------------------------------------- texts */
 
-/* The owner's notice for e, days_left whole days before its end. */
-static char *
+/* The owner's notice for e, left whole days before its end: header in m,
+ * text in t. */
+static void
 notice_expiry_text(const struct conf *c, const struct cert_entry *e,
-    long left, time_t now)
+    long left, time_t now, struct sbuf *m, struct sbuf *t)
 {
 	char *name = notice_clean(e->subject_cn), *issuer = notice_clean(e->issuer);
 	char day[32], *subj;
-	struct sbuf m;
 
 	notice_day(e->not_after, day, sizeof(day));
-	sbuf_init(&m);
 	subj = xasprintf("Sertifikat elektronik Anda berakhir dalam %ld hari / "
 	    "Your electronic certificate expires in %ld day%s", left, left,
 	    left == 1 ? "" : "s");
-	notice_header(c, &m, e->address, NULL, subj, now);
-	sbuf_printf(&m,
+	notice_header(c, m, e->address, NULL, subj, now);
+	sbuf_printf(t,
 	    "Yth. %s,\n\n"
 	    "sertifikat elektronik Anda berakhir dalam %ld hari:\n\n"
 	    "  alamat:      %s\n  nomor seri:  %s\n  penerbit:    %s\n"
@@ -280,7 +372,6 @@ notice_expiry_text(const struct conf *c, const struct cert_entry *e,
 	free(subj);
 	free(name);
 	free(issuer);
-	return sbuf_steal(&m);
 }
 
 /* One line of the officer's summary. */
@@ -299,39 +390,41 @@ notice_summary_line(struct sbuf *sum, const struct cert_entry *e, long left,
 
 /* The officer's summary of this run's notices. */
 static int
-notice_summary(const struct conf *c, const struct sbuf *lines, int n,
-    time_t now, struct sbuf *err)
+notice_summary(const struct conf *c, const struct certstore *cs,
+    const struct sbuf *lines, int n, time_t now, struct sbuf *err)
 {
-	struct sbuf m;
+	struct sbuf m, t;
 	char *subj;
 	int rc;
 
 	sbuf_init(&m);
+	sbuf_init(&t);
 	subj = xasprintf("Ringkasan: %d sertifikat elektronik segera berakhir / "
 	    "Summary: %d electronic certificate%s expiring soon", n, n,
 	    n == 1 ? "" : "s");
 	notice_header(c, &m, c->officer, NULL, subj, now);
-	sbuf_printf(&m,
+	sbuf_printf(&t,
 	    "Pemilik sertifikat berikut telah diberi tahu hari ini bahwa\n"
 	    "sertifikatnya segera berakhir (alamat, nama, nomor seri, tanggal\n"
 	    "berakhir, sisa hari):\n\n"
 	    "The owners of these certificates were told today that they expire\n"
 	    "soon (address, name, serial, expiry date, days left):\n\n%s\n"
 	    "segel, gerbang surel / mail gateway %s\n", lines->s, c->domain);
-	rc = notice_send(c, m.s, err);
+	rc = notice_post(c, cs, &m, t.s, now, err);
 	free(subj);
 	sbuf_free(&m);
+	sbuf_free(&t);
 	return rc;
 }
 
 /* Sends one owner's notice unless the state has it; 1 sent, 0 already, -1. */
 static int
-notice_one(const struct conf *c, const struct cert_entry *e, int t, long left,
-    struct sbuf *st, time_t now, FILE *out)
+notice_one(const struct conf *c, const struct certstore *cs,
+    const struct cert_entry *e, int t, long left, struct sbuf *st, time_t now,
+    FILE *out)
 {
 	char *key = xasprintf("%s\t%s\t%d", e->serial_hex, e->address, t);
-	char *msg;
-	struct sbuf err;
+	struct sbuf err, m, txt;
 	int rc = 0;
 
 	if (notice_state_has(st, key)) {
@@ -341,8 +434,10 @@ notice_one(const struct conf *c, const struct cert_entry *e, int t, long left,
 		return 0;
 	}
 	sbuf_init(&err);
-	msg = notice_expiry_text(c, e, left, now);
-	if (notice_send(c, msg, &err) != 0) {
+	sbuf_init(&m);
+	sbuf_init(&txt);
+	notice_expiry_text(c, e, left, now, &m, &txt);
+	if (notice_post(c, cs, &m, txt.s, now, &err) != 0) {
 		fprintf(out, "%s: notice NOT sent: %s\n", e->address, err.s);
 		rc = -1;
 	} else {
@@ -353,7 +448,8 @@ notice_one(const struct conf *c, const struct cert_entry *e, int t, long left,
 			    c->notice_state, strerror(errno));
 		rc = 1;
 	}
-	free(msg);
+	sbuf_free(&m);
+	sbuf_free(&txt);
 	free(key);
 	sbuf_free(&err);
 	return rc;
@@ -382,14 +478,14 @@ notice_expiring(const struct conf *c, const struct certstore *cs, time_t now,
 		if (e->cert == NULL || e->status == CERT_REVOKED ||
 		    (t = notice_threshold(c, e->not_after, now, &left)) == 0)
 			continue;
-		if ((r = notice_one(c, e, t, left, &st, now, out)) == 0)
+		if ((r = notice_one(c, cs, e, t, left, &st, now, out)) == 0)
 			continue;
 		failed += r < 0;
 		notice_summary_line(&sum, e, left, r > 0);
 		n++;
 	}
 	if (n > 0 && c->officer != NULL) {
-		if (notice_summary(c, &sum, n, now, &err) != 0) {
+		if (notice_summary(c, cs, &sum, n, now, &err) != 0) {
 			fprintf(out, "%s: summary NOT sent: %s\n", c->officer,
 			    err.s);
 			failed++;
@@ -405,19 +501,21 @@ out:
 }
 
 int
-notice_revoked(const struct conf *c, const struct cert_entry *e,
-    const char *reason, time_t now, struct sbuf *err)
+notice_revoked(const struct conf *c, const struct certstore *cs,
+    const struct cert_entry *e, const char *reason, time_t now,
+    struct sbuf *err)
 {
 	char *name = notice_clean(e->subject_cn), *why = notice_clean(reason);
 	char day[32];
-	struct sbuf m;
+	struct sbuf m, t;
 	int rc;
 
 	notice_day(now, day, sizeof(day));
 	sbuf_init(&m);
+	sbuf_init(&t);
 	notice_header(c, &m, e->address, c->officer, "Sertifikat elektronik Anda "
 	    "telah dicabut / Your electronic certificate has been revoked", now);
-	sbuf_printf(&m,
+	sbuf_printf(&t,
 	    "Yth. %s,\n\n"
 	    "sertifikat elektronik Anda telah dicabut oleh petugas pendaftaran\n"
 	    "(OP):\n\n"
@@ -435,8 +533,9 @@ notice_revoked(const struct conf *c, const struct cert_entry *e,
 	    "segel, gerbang surel / mail gateway %s\n",
 	    name, e->address, e->serial_hex, day, why,
 	    name, e->address, e->serial_hex, day, why, c->domain);
-	rc = notice_send(c, m.s, err);
+	rc = notice_post(c, cs, &m, t.s, now, err);
 	sbuf_free(&m);
+	sbuf_free(&t);
 	free(name);
 	free(why);
 	return rc;

@@ -5,10 +5,14 @@
  *
  * A notice is a plain-text mail in Indonesian and English, From the
  * officer (or postmaster@domain when none is set), handed to the local MTA
- * by lifecycle.sendmail ("sendmail -t -i": recipients from the header). It
- * passes the MTA's milters like any local mail, so segel signs it when the
- * From address has a certificate in the store and local mail is signed
- * (sign.trusted_hosts holds 127.0.0.1).
+ * by lifecycle.sendmail ("sendmail -t -i": recipients from the header).
+ * When the officer's address has a usable certificate whose key is a file
+ * in the store, segelctl signs the notice itself with segel's signing code
+ * (footer, 7-bit, detached CMS) before handing it over: it does not depend
+ * on the daemon trusting local mail (sign.trusted_hosts without loopback),
+ * and the daemon passes it on as already signed. A key in a PKCS#11 token
+ * is the daemon's alone: such an officer's notices are signed by the
+ * daemon only when it signs local mail.
  *
  * Expiry notices: one per certificate (serial) and threshold of
  * lifecycle.notify_days, the smallest threshold not below the days left;
@@ -28,6 +32,8 @@
 
 /*
  * Hands one message (header and body, LF line ends) to lifecycle.sendmail.
+ * The composers sign it first, as segel signs (smime_sign()), when the
+ * officer has a usable certificate with a file key in the store cs.
  * 0, or -1 with the reason in err.
  */
 int notice_send(const struct conf *c, const char *msg, struct sbuf *err);
@@ -41,8 +47,9 @@ int notice_expiring(const struct conf *c, const struct certstore *cs,
     time_t now, FILE *out);
 
 /* The revocation notice for e to its owner, a copy to the officer. */
-int notice_revoked(const struct conf *c, const struct cert_entry *e,
-    const char *reason, time_t now, struct sbuf *err);
+int notice_revoked(const struct conf *c, const struct certstore *cs,
+    const struct cert_entry *e, const char *reason, time_t now,
+    struct sbuf *err);
 
 /*
  * For tests and the summary: the threshold of notify_days due for a

@@ -497,7 +497,7 @@ revoke_notice(const struct ctl *x, const struct cert_entry *e,
 	int rc;
 
 	sbuf_init(&err);
-	if ((rc = notice_revoked(x->c, e, reason, x->now, &err)) != 0)
+	if ((rc = notice_revoked(x->c, x->cs, e, reason, x->now, &err)) != 0)
 		fprintf(stderr, "segelctl: revoked, but the notice to %s could "
 		    "not be sent: %s\n", e->address, err.s);
 	else

@@ -9,8 +9,9 @@
 # faketime, 4 and 9.5 days later: the 14-, 7- and 1-day notices arrive once
 # each, addressed to hana@ and worded in Indonesian and English, with a
 # summary to the officer (bob@, who has a certificate: every notice is
-# signed by segel with bob's certificate, and openssl cms -verify accepts
-# it); a second run at the same time sends nothing. The revocation notice
+# signed with bob's certificate by segelctl, with segel's signing code, and
+# openssl cms -verify accepts it; the daemon does not sign local mail here,
+# sign.trusted_hosts is empty); a second run at the same time sends nothing. The revocation notice
 # goes to the owner with a copy to the officer, reason included. Bad
 # lifecycle values are reported as FILE:LINE: key: problem with exit 78.
 . "$(dirname "$0")/lib.sh"
@@ -53,6 +54,7 @@ END=$(date -u -d "$(openssl x509 -noout -enddate -in "$O/hana.pem" | cut -d= -f2
 segel_conf_set lifecycle.officer "\"$OFFICER\""
 segel_conf_set lifecycle.sendmail "\"/usr/sbin/sendmail -C $PF_CONF -t -i\""
 segel_conf_set lifecycle.state_file "\"$H/notices.state\""
+segel_conf_set sign.trusted_hosts '[ ]'
 segel_reload || fail "reload with the lifecycle group" "$(tail -3 "$H/segel.log")"
 
 # run LABEL [faketime offset in seconds]: segelctl expiring --notify (output in $O/LABEL.out).
@@ -128,7 +130,7 @@ else
 	fail "hana's 14-day notice" "$(ls "$H/sink" | wc -l) in sink; $(tail -3 "$H/maillog")"
 fi
 if [ -n "${f:-}" ] && signed_by_officer "$f"; then
-	pass "the owner's notice is signed by segel with the officer's certificate (openssl cms -verify)"
+	pass "the owner's notice is signed with the officer's certificate (openssl cms -verify)"
 else
 	fail "owner's notice signed" "$(head -3 "$H/last.verify" 2>/dev/null)"
 fi
@@ -218,6 +220,12 @@ fi
 [ -n "${f:-}" ] && signed_by_officer "$f" &&
 	pass "the revocation notice is signed with the officer's certificate" ||
 	fail "revocation notice signed" "$(head -3 "$H/last.verify" 2>/dev/null)"
+
+if grep -q "role=outbound from=$OFFICER.*action=signed" "$H/segel.log"; then
+	fail "the daemon signed local mail" "$(grep "from=$OFFICER" "$H/segel.log" | tail -1)"
+else
+	pass "the daemon signed none of it (local mail untrusted): the signatures are segelctl's"
+fi
 
 # ------------------------------------------------------------ bad values
 cp "$H/segel.conf" "$O/bad.conf"
