@@ -88,18 +88,26 @@ ocsp_cache_drop(size_t i)
 }
 
 void
-ocsp_cache_clear(void)
+ocsp_forget_silence(void)
 {
 	size_t i;
 
 	pthread_mutex_lock(&ocsp_lock);
-	while (ocsp_ncache > 0)
-		ocsp_cache_drop(0);
 	for (i = 0; i < OCSP_DOWN_MAX; i++) {
 		free(ocsp_downs[i].url);
 		ocsp_downs[i].url = NULL;
 	}
 	pthread_mutex_unlock(&ocsp_lock);
+}
+
+void
+ocsp_cache_clear(void)
+{
+	pthread_mutex_lock(&ocsp_lock);
+	while (ocsp_ncache > 0)
+		ocsp_cache_drop(0);
+	pthread_mutex_unlock(&ocsp_lock);
+	ocsp_forget_silence();
 }
 
 /* A cached answer for the CertID id that is still current: 1 and *st, why. */
@@ -298,7 +306,13 @@ ocsp_send(const struct pki *p, const char *url, OCSP_REQUEST *req,
 		goto out;
 	}
 	if (http_fetch(&hr, &out, NULL, &err) != 0) {
-		snprintf(why, whylen, "%s", err.s ? err.s : "failed");
+		const char *e = err.s ? err.s : "failed";
+		size_t ul = strlen(url);
+
+		/* http.c's words may start with the URL: the log has it */
+		if (strncmp(e, url, ul) == 0 && strncmp(e + ul, ": ", 2) == 0)
+			e += ul + 2;
+		snprintf(why, whylen, "%s", e);
 		goto out;
 	}
 	q = (const unsigned char *)out.s;

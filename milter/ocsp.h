@@ -15,7 +15,8 @@
  * pki.trust_file and its signer must be the certificate's issuer or a
  * responder that issuer delegated (extended key usage OCSPSigning).
  * Answers are cached, process-wide, until their nextUpdate; a responder
- * that did not answer is not asked again for OCSP_RETRY seconds.
+ * that did not answer (or answered what is not accepted) is not asked
+ * again for OCSP_RETRY seconds, or until the next reload.
  *
  * Time: each query is bounded by pki.ocsp_timeout, and all the queries of
  * one message together by the same amount (ocsp_message_begin()), so mail
@@ -68,7 +69,9 @@ const char *ocsp_status_name(enum ocsp_status);
 enum cert_status ocsp_signing_status(const struct pki *p,
     const struct cert_entry *e, const char *qid);
 
-/* Empties the cache (tests, and segelctl). */
+/* Empties the cache: answers and silent responders (tests). */
 void ocsp_cache_clear(void);
+/* Forgets the silent responders only: each reload asks them again. */
+void ocsp_forget_silence(void);
 
 #endif
