@@ -280,7 +280,7 @@ START_TEST(ocsp_without_answer)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ck_assert_int_eq(ocsp_check(p, down, chain, why, sizeof(why)), OCSP_ST_NOANSWER);
-	ck_assert_msg(ms_since(&t0) < 1500, "waited %ld ms", ms_since(&t0));
+	ck_assert_msg(ms_since(&t0) < 3000, "waited %ld ms", ms_since(&t0));
 	ck_assert_int_eq(ocsp_check(p, down, chain, why, sizeof(why)), OCSP_ST_NOANSWER);
 	ck_assert_msg(strstr(why, "did not answer within the last 60 s") != NULL,
 	    "%s", why);
