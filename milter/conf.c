@@ -127,6 +127,10 @@ conf_schema_find(const char *name)
 	return NULL;
 }
 
+/* The number of entries of conf_schema[], for readers of the whole table
+ * (tests/unit/test_man.c checks segel.conf(5) against it). */
+const size_t conf_schema_len = sizeof(conf_schema) / sizeof(conf_schema[0]);
+
 static const char *
 type_name(enum ctype t)
 {

@@ -36,6 +36,8 @@ struct loadctx {
 void conf_err(struct loadctx *, const config_setting_t *, const char *key,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 const struct conf_key *conf_schema_find(const char *name);
+extern const struct conf_key conf_schema[];
+extern const size_t conf_schema_len;
 bool conf_type_ok(enum ctype, const config_setting_t *);
 char *conf_resolve_path(const struct conf *, const char *);
 char **conf_str_field(struct conf *, const struct conf_key *);

@@ -196,21 +196,11 @@ verify_file(const char *path, const char *from_hdr, struct verify_result *res)
 	struct msgbuf *mb = msgbuf_new(1 << 20, NULL);
 	struct sbuf h;
 	char *msg, *from = NULL;
-	const char *p, *body;
 	size_t n;
 
 	ck_assert_ptr_nonnull((msg = tl_slurp(path, &n)));
 	sbuf_init(&h);
-	for (p = msg; p < msg + n && *p != '\n' && *p != '\r'; p++) {
-		for (; p < msg + n && *p != '\n'; p++)
-			if (*p != '\r')
-				sbuf_add(&h, p, 1);
-		sbuf_adds(&h, "\r\n");
-	}
-	body = p < msg + n && *p == '\r' ? p + 2 : p + 1;
-	if (body > msg + n)
-		body = msg + n;
-	ck_assert_int_eq(msgbuf_append(mb, body, (size_t)(msg + n - body)), 0);
+	tl_message_split(msg, n, &h, mb);
 	if (from_hdr != NULL && strchr(from_hdr, '\n') == NULL)
 		from = policy_from_address(from_hdr);
 	(void)smime_verify(pki, h.s != NULL ? h.s : "", mb, from, time(NULL),
