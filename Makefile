@@ -193,6 +193,8 @@ install: $(BUILD)/segel-milter $(BUILD)/segelctl
 	install -m 0644 systemd/segel-expiring.timer $(DESTDIR)/lib/systemd/system/segel-expiring.timer
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-stamp.service > $(DESTDIR)/lib/systemd/system/segel-stamp.service
 	install -m 0644 systemd/segel-stamp.timer $(DESTDIR)/lib/systemd/system/segel-stamp.timer
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-notify.service > $(DESTDIR)/lib/systemd/system/segel-notify.service
+	install -m 0644 systemd/segel-notify.timer $(DESTDIR)/lib/systemd/system/segel-notify.timer
 	install -m 0644 systemd/segel.sysusers $(DESTDIR)/usr/lib/sysusers.d/segel.conf
 	install -m 0644 systemd/segel.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/segel.conf
 	install -d $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail

@@ -44,6 +44,8 @@ const struct conf_key conf_schema[] = {
 	{ "pki", C_GROUP, NULL, NOOFF, NULL },
 	{ "pki.trust_file", C_STRING, "/etc/segel/trust.pem", OFF(trust_file), check_path },
 	{ "pki.crl_dir", C_STRING, "", OFF(crl_dir), check_path },
+	{ "pki.ocsp", C_ENUM, "off", OFF(pki_ocsp), check_enum },
+	{ "pki.ocsp_timeout", C_INT, "3", OFF(ocsp_timeout), check_seconds },
 	{ "tls", C_GROUP, NULL, NOOFF, NULL },
 	{ "tls.enforce", C_BOOL, "true", OFF(tls_enforce), NULL },
 	{ "tls.min_version", C_ENUM, "TLSv1.2", OFF(tls_min_version), check_tlsver },
@@ -86,6 +88,11 @@ const struct conf_key conf_schema[] = {
 	{ "metrics", C_GROUP, NULL, NOOFF, NULL },
 	{ "metrics.file", C_STRING, "", OFF(metrics_file), check_path },
 	{ "metrics.interval", C_INT, "60", OFF(metrics_interval), check_size },
+	{ "lifecycle", C_GROUP, NULL, NOOFF, NULL },
+	{ "lifecycle.officer", C_STRING, "", OFF(officer), check_officer },
+	{ "lifecycle.notify_days", C_INTS, NULL, NOOFF, NULL },
+	{ "lifecycle.sendmail", C_STRING, "/usr/sbin/sendmail -t -i", OFF(notice_sendmail), check_sendmail },
+	{ "lifecycle.state_file", C_STRING, "/var/lib/segel/notices.state", OFF(notice_state), check_state_file },
 };
 
 void
@@ -139,6 +146,7 @@ type_name(enum ctype t)
 	case C_BOOL:	return "true or false";
 	case C_INT:	return "a whole number";
 	case C_CIDRS:	return "a list of addresses [ \"a/n\", ... ]";
+	case C_INTS:	return "a list of whole numbers [ 30, 14, ... ]";
 	}
 	return "?";
 }
@@ -154,7 +162,8 @@ conf_type_ok(enum ctype t, const config_setting_t *s)
 	case C_ENUM:	return st == CONFIG_TYPE_STRING;
 	case C_BOOL:	return st == CONFIG_TYPE_BOOL;
 	case C_INT:	return st == CONFIG_TYPE_INT || st == CONFIG_TYPE_INT64;
-	case C_CIDRS:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
+	case C_CIDRS:
+	case C_INTS:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
 	}
 	return false;
 }
@@ -315,6 +324,7 @@ conf_load(const char *path, struct diag *d)
 		if (conf_schema[i].type != C_BOOL)
 			load_key(&lc, c, &cfg, &conf_schema[i]);
 	load_cidrs(&lc, c, &cfg);
+	load_notify_days(&lc, c, &cfg);
 	load_login_map(&lc, c);
 	conf_cross_checks(&lc, c, &cfg);
 	if (c->footer != NULL && c->footer[0] == '\0') {
@@ -366,6 +376,9 @@ conf_free(struct conf *c)
 	free(c->p11_token);
 	free(c->p11_pin_file);
 	free(c->metrics_file);
+	free(c->officer);
+	free(c->notice_sendmail);
+	free(c->notice_state);
 	free(c);
 }
 

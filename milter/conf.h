@@ -35,6 +35,9 @@ struct login_pair {
 	char *address;
 };
 
+/* At most this many lifecycle.notify_days thresholds. */
+#define CONF_MAX_NOTIFY 8
+
 /* Subject tags per verification result (NULL: none). Index: enum ar_result. */
 #define CONF_NTAGS 8
 
@@ -52,6 +55,8 @@ struct conf {
 
 	char *trust_file;
 	char *crl_dir;		/* NULL when unset */
+	int pki_ocsp;		/* enum ocsp_mode (ocsp.h) */
+	size_t ocsp_timeout;	/* s, pki.ocsp_timeout */
 
 	bool tls_enforce;
 	int tls_min_version;	/* 0x0301 (1.0) .. 0x0304 (1.3) */
@@ -90,6 +95,12 @@ struct conf {
 	/* metrics group: a Prometheus text file (metrics.c) */
 	char *metrics_file;		/* NULL when unset */
 	size_t metrics_interval;	/* seconds between writes */
+	/* lifecycle group (issue 14: notices, conf_lifecycle.c) */
+	char *officer;		/* registration officer's address, or NULL */
+	int notify_days[CONF_MAX_NOTIFY];	/* descending, > 0 */
+	size_t n_notify_days;
+	char *notice_sendmail;	/* command line, split on blanks */
+	char *notice_state;	/* notices already sent (absolute path) */
 };
 
 /*

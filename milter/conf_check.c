@@ -22,6 +22,7 @@
 #include "conf_impl.h"
 #include "util.h"
 #include "verify.h"
+#include "ocsp.h"
 
 struct enum_map {
 	const char *key;
@@ -38,6 +39,8 @@ static const struct enum_map conf_enums[] = {
 	    { NOCERT_REJECT, NOCERT_TEMPFAIL, NOCERT_ACCEPT } },
 	{ "verify.unsigned_own_domain", { "tag", "reject", "none" },
 	    { UNSIGNED_OWN_TAG, UNSIGNED_OWN_REJECT, UNSIGNED_OWN_NONE } },
+	{ "pki.ocsp", { "off", "on", "required" },
+	    { OCSP_OFF, OCSP_ON, OCSP_REQUIRED } },
 };
 
 void
@@ -272,6 +275,17 @@ check_size(struct loadctx *lc, struct conf *c, const config_setting_t *s,
 
 	if (*f == 0)
 		conf_err(lc, s, key, "must be greater than 0");
+}
+
+/* A wait in seconds for something on the mail path: 1 .. 60. */
+void
+check_seconds(struct loadctx *lc, struct conf *c, const config_setting_t *s,
+    const char *key)
+{
+	size_t *f = (size_t *)(void *)((char *)c + conf_schema_find(key)->off);
+
+	if (*f < 1 || *f > 60)
+		conf_err(lc, s, key, "%zu: must be 1 to 60 seconds", *f);
 }
 
 bool

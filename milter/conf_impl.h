@@ -11,7 +11,7 @@
 
 #include "conf.h"
 
-enum ctype { C_GROUP, C_STRING, C_ENUM, C_BOOL, C_INT, C_CIDRS };
+enum ctype { C_GROUP, C_STRING, C_ENUM, C_BOOL, C_INT, C_CIDRS, C_INTS };
 
 struct loadctx;
 typedef void (*conf_check_fn)(struct loadctx *, struct conf *,
@@ -59,11 +59,17 @@ CONF_CHECK(check_footer);
 CONF_CHECK(check_size);
 CONF_CHECK(check_pin_file);
 CONF_CHECK(check_tsa_url);
+CONF_CHECK(check_seconds);
+CONF_CHECK(check_officer);
+CONF_CHECK(check_sendmail);
+CONF_CHECK(check_state_file);
 #undef CONF_CHECK
 
 /* conf_check.c: what needs more than one key */
 void load_cidrs(struct loadctx *, struct conf *, const config_t *);
 void load_login_map(struct loadctx *, struct conf *);
 void conf_cross_checks(struct loadctx *, struct conf *, const config_t *);
+/* conf_lifecycle.c: lifecycle.notify_days */
+void load_notify_days(struct loadctx *, struct conf *, const config_t *);
 
 #endif

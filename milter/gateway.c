@@ -16,6 +16,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "metrics.h"
+#include "ocsp.h"
 #include "sigtime.h"
 #include "p11.h"
 #include "smime_sign.h"
@@ -469,6 +470,7 @@ gateway_eom(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 
 	memset(p, 0, sizeof(*p));
 	p->role = "inbound";
+	ocsp_message_begin(rt->pki);
 	if (m->state == MSG_TOO_BIG) {
 		snprintf(r.text, sizeof(r.text), "Message or header too large "
 		    "for the mail gateway / Ukuran surel atau kepalanya melebihi "
@@ -488,6 +490,8 @@ gateway_eom(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 		from = addr_normalize(m->from_value);
 	if (rt->store != NULL && addr_in_domain(from, c->domain))
 		st = certstore_lookup(rt->store, from, time(NULL), &e);
+	if (st == CERT_OK)
+		st = ocsp_signing_status(rt->pki, e, qid);
 	/* Already protected only when unambiguous: with two Content-Type
 	 * fields the mail is signed rather than passed on unsigned. */
 	policy_sign(c, f, m->from_value, m->n_from, m->n_content_type == 1 &&

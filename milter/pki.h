@@ -30,6 +30,8 @@ struct pki {
 	X509_STORE *store;		/* trust anchors + CRLs + flags */
 	STACK_OF(X509) *anchors;	/* the certificates of trust_file */
 	STACK_OF(X509_CRL) *crls;	/* the CRLs of crl_dir */
+	int ocsp;			/* pki.ocsp: enum ocsp_mode (ocsp.h) */
+	long ocsp_timeout_ms;		/* pki.ocsp_timeout */
 };
 
 /* Returns NULL (problems in d) when trust_file cannot be used. */

@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "util.h"
+#include "ocsp.h"
 #include "verify_cms.h"
 
 #define VERIFY_MAX_CERTS	64
@@ -319,6 +320,30 @@ weak_key(X509 *x)
 	return NULL;
 }
 
+/*
+ * The signer's OCSP responder (ocsp.h): revoked is final; under "required"
+ * no answer is a temperror. True when it decided res.
+ */
+static bool
+check_ocsp(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
+    struct verify_result *res)
+{
+	switch (ocsp_check(pki, x, certs, NULL, 0)) {
+	case OCSP_ST_REVOKED:
+		verify_cms_result(res, AR_FAIL, "certificate revoked at its OCSP responder");
+		return true;
+	case OCSP_ST_UNKNOWN:
+	case OCSP_ST_NOANSWER:
+		if (pki->ocsp != OCSP_REQUIRED)
+			return false;
+		verify_cms_result(res, AR_TEMPERROR,
+		    "revocation status unknown: no OCSP answer");
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void
 check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
     STACK_OF(X509) *certs, STACK_OF(X509_CRL) *crls, const char *from,
@@ -347,7 +372,9 @@ check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
 			verify_cms_result(res, AR_FAIL, s);
 			free(s);
 		}
-	} else if ((why = weak_digest(si)) != NULL || (why = weak_key(x)) != NULL)
+	} else if (check_ocsp(pki, x, certs, res))
+		;
+	else if ((why = weak_digest(si)) != NULL || (why = weak_key(x)) != NULL)
 		verify_cms_result(res, AR_POLICY, why);
 	else if (res->result != AR_POLICY) {
 		s = res->signer_name != NULL ? xasprintf("signature valid; signer %s",

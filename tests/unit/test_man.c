@@ -94,6 +94,7 @@ type_word(enum ctype t)
 	case C_BOOL:	return "boolean";
 	case C_INT:	return "integer";
 	case C_CIDRS:	return "list of strings";
+	case C_INTS:	return "list of integers";
 	case C_GROUP:	return "group";
 	}
 	return "?";
@@ -110,6 +111,7 @@ default_markup(const struct conf_key *k)
 	case C_BOOL:	return xasprintf("Cm %s", k->defval);
 	case C_INT:	return xstrdup(k->defval);
 	case C_CIDRS:	return xstrdup("Bq");
+	case C_INTS:	return xstrdup(": the list");	/* prose */
 	case C_GROUP:	break;
 	}
 	return xstrdup("");
