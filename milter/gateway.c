@@ -14,6 +14,7 @@
 #include "archive.h"
 #include "authres.h"
 #include "gateway.h"
+#include "hp.h"
 #include "log.h"
 #include "sigtime.h"
 #include "p11.h"
@@ -219,15 +220,17 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 {
 	const struct conf *c = rt->conf;
 	struct sign_req req = { m->content_headers.s ? m->content_headers.s : "",
-	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold, false };
+	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold, false, NULL };
 	struct sign_out out = { NULL, NULL };
 	struct sbuf err;
-	char *hdrs = NULL, *ar, *date;
+	char *hdrs = NULL, *ar, *date, *hp = NULL;
 	size_t i;
 
 	sbuf_init(&err);
 	p->cert_serial = xstrdup(e->serial_hex);
 	date = sign_date(m, qid, &req.no_signing_time);
+	if (c->header_protection)	/* RFC 9788: Date as the reader sees it */
+		req.protected_headers = hp = hp_collect(m->headers.s, date);
 	if (sign_entity(e, &req, &out, &err) != 0) {
 		sign_failed(c, qid, e, &err, p);
 		goto out;
@@ -271,6 +274,7 @@ out:
 	sign_out_free(&out);
 	free(hdrs);
 	free(date);
+	free(hp);
 	sbuf_free(&err);
 }
 
@@ -303,12 +307,22 @@ subject_untagged(const struct conf *c, const char *s)
 /* Subject: our tag for res, if any, before the untagged Subject. */
 static void
 tag_subject(const struct conf *c, const struct msgctx *m,
-    enum ar_result res, struct plan *p)
+    enum ar_result res, const char *hp_subject, struct plan *p)
 {
 	const char *tag = res < CONF_NTAGS ? c->subject_tag[res] : NULL;
 	const char *rest;
 	char *v;
 
+	/* RFC 9788: the protected Subject is the one the reader is shown */
+	if (hp_subject != NULL && m->subject != NULL) {
+		rest = subject_untagged(c, hp_subject);
+		v = tag == NULL ? xstrdup(rest) :
+		    xasprintf("%s%s%s", tag, *rest != '\0' ? " " : "", rest);
+		if (strcmp(v, m->subject) != 0)
+			plan_edit(p, EDIT_CHANGE, "Subject", 1, v);
+		free(v);
+		return;
+	}
 	if (m->subject == NULL) {
 		if (tag != NULL)
 			plan_edit(p, EDIT_ADD, "Subject", 0, tag);
@@ -372,7 +386,7 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	if (res.result == AR_SKIP ||
 	    (res.result == AR_NONE && !own) ||
 	    (res.result == AR_NONE && c->unsigned_own_domain == UNSIGNED_OWN_NONE)) {
-		tag_subject(c, m, AR_SKIP, p);	/* only removes forged tags */
+		tag_subject(c, m, AR_SKIP, NULL, p);	/* only removes forged tags */
 		p->action = xstrdup(res.result == AR_SKIP ?
 		    "passed (encrypted, cannot be checked)" : "passed (unsigned)");
 		goto out;
@@ -385,7 +399,11 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	ar = authres_format(c->authserv_id, &res);
 	plan_edit(p, EDIT_INSERT_TOP, "Authentication-Results", 0, ar);
 	free(ar);
-	tag_subject(c, m, res.result, p);
+	tag_subject(c, m, res.result, res.hp_subject, p);
+	if (res.hp_from != NULL || res.hp_subject != NULL)
+		log_msg(LOG_INFO, "%s: protected header (RFC 9788): From: %s "
+		    "Subject: %s", qid, res.hp_from ? res.hp_from : "none",
+		    res.hp_subject ? res.hp_subject : "none");
 	p->action = xstrdup("verified");
 record:
 	p->result = xstrdup(ar_result_name(res.result));

@@ -32,6 +32,7 @@
 
 #include "policy.h"
 #include "util.h"
+#include "hp.h"
 #include "verify.h"
 #include "verify_cms.h"
 #include "verify_der.h"
@@ -63,6 +64,8 @@ verify_result_free(struct verify_result *res)
 	free(res->serial);
 	free(res->issuer);
 	free(res->signer_name);
+	free(res->hp_subject);
+	free(res->hp_from);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -613,6 +616,7 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 	}
 	verify_cms_check(pki, cms, bio, from, now, res);
 	verify_inner_from(g_mime_multipart_get_part(mp, 0), from, res);
+	hp_check(top, g_mime_multipart_get_part(mp, 0), res);
 out:
 	BIO_free(bio);
 	free(copy);

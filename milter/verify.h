@@ -90,6 +90,9 @@ struct verify_result {
 	char *serial;		/* upper-case hex, or NULL */
 	char *issuer;		/* RFC 2253 DN, or NULL */
 	char *signer_name;	/* subject CN (and O), or NULL */
+	/* RFC 9788 (hp.h): the protected Subject and From of a signed part
+	 * with an hp parameter, raw (LF folds), or NULL */
+	char *hp_subject, *hp_from;
 };
 
 /*
