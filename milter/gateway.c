@@ -16,6 +16,7 @@
 #include "gateway.h"
 #include "hp.h"
 #include "log.h"
+#include "outbound_signed.h"
 #include "sigtime.h"
 #include "p11.h"
 #include "smime_sign.h"
@@ -419,6 +420,57 @@ out:
 	free(own_addr);
 }
 
+/*
+ * Outbound mail its sender's client signed or encrypted (issue 13,
+ * outbound_signed.h): refused unless the signature holds for the sender;
+ * else passed on unchanged, archived and audited like mail segel signs.
+ */
+static void
+do_checked(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
+    const char *qid, const char *client, struct plan *p)
+{
+	const struct conf *c = rt->conf;
+	char *from = m->n_from == 1 ? policy_from_address(m->from_value) : NULL;
+	bool enc;
+	struct osig_result o;
+	struct sbuf err;
+
+	sbuf_init(&err);
+	osig_check(rt, m, from, time(NULL), &o);
+	p->cert_serial = o.serial != NULL ? xstrdup(o.serial) : NULL;
+	enc = o.verdict == OSIG_ENCRYPTED;
+	if (o.verdict == OSIG_ERROR) {
+		log_msg(LOG_ERR, "%s: %s", qid, o.reason);
+		plan_internal(p, c, o.reason, true);
+		goto out;
+	}
+	if (o.verdict == OSIG_REFUSE) {
+		plan_refuse(p, &o.reply, o.reason);
+		if (audit_rec(rt, "refuse", qid, m, p->role, f, o.serial,
+		    "550 5.7.1", o.reason, client, o.unit) != 0)
+			log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+		goto out;
+	}
+	if (c->archive_dir != NULL && archive_store(c->archive_dir, time(NULL),
+	    qid, m->message_id, m->headers.s, m->body, NULL, &err) != 0) {
+		log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
+		plan_internal(p, c, "archive failed", true);
+		goto out;
+	}
+	if (audit_rec(rt, enc ? "pass" : "check", qid, m, p->role, f, o.serial,
+	    enc ? "encrypted" : "checked", o.reason, client, o.unit) != 0) {
+		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+		plan_internal(p, c, "audit log write failed", true);
+		goto out;
+	}
+	p->action = xstrdup(enc ? "passed (encrypted by the client, archived)" :
+	    "checked");
+out:
+	osig_free(&o);
+	free(from);
+	sbuf_free(&err);
+}
+
 static void
 gateway_outbound(struct runtime *rt, const struct sess_facts *f,
     struct msgctx *m, const char *qid, const char *client,
@@ -433,8 +485,8 @@ gateway_outbound(struct runtime *rt, const struct sess_facts *f,
 		plan_refuse(p, &d->reply, d->reason);
 		break;
 	case SIGN_PASS:
-		p->action = xstrdup("passed (already signed or encrypted)");
-		break;
+		do_checked(rt, f, m, qid, client, p);
+		return;
 	case SIGN_UNSIGNED:
 		p->action = xasprintf("passed unsigned (certificate %s, "
 		    "on_no_cert=accept)", d->reason);

@@ -66,6 +66,7 @@ verify_result_free(struct verify_result *res)
 	free(res->signer_name);
 	free(res->hp_subject);
 	free(res->hp_from);
+	X509_free(res->signer_cert);
 	memset(res, 0, sizeof(*res));
 }
 

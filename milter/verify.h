@@ -68,6 +68,8 @@
 
 #include <time.h>
 
+#include <openssl/x509.h>
+
 #include "msgbuf.h"
 #include "pki.h"
 
@@ -93,6 +95,9 @@ struct verify_result {
 	/* RFC 9788 (hp.h): the protected Subject and From of a signed part
 	 * with an hp parameter, raw (LF folds), or NULL */
 	char *hp_subject, *hp_from;
+	/* the signer's certificate (a reference), for outbound checks of
+	 * mail its sender's client signed (outbound_signed.h), or NULL */
+	X509 *signer_cert;
 };
 
 /*
