@@ -315,7 +315,7 @@ hp_check(GMimeObject *outer, GMimeObject *inner, struct verify_result *res)
 			    hp_compared[i]);
 	if (diff.len > 0) {
 		c = xasprintf("signature valid, but the %s outside the signed "
-		    "part differ%s from the protected copy (RFC 9788)", diff.s,
+		    "part differ%s from the RFC 9788 protected copy", diff.s,
 		    strchr(diff.s, ',') ? "" : "s");
 		verify_cms_result(res, AR_POLICY, c);
 		free(c);
