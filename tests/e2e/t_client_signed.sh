@@ -37,7 +37,8 @@ gpgsm_setup() {
 			--import "$G/$u.p12" >>"$G/log" 2>&1 || return 1
 	done
 }
-gpgsm_setup && gpg_ready=1
+# a slow first start of gpg-agent can fail the import: one more try
+gpgsm_setup || { gpgconf --homedir "$G" --kill gpg-agent 2>/dev/null; sleep 1; gpgsm_setup; } && gpg_ready=1
 trap 'gpgconf --homedir "$G" --kill gpg-agent 2>/dev/null' EXIT
 
 # The text part every case signs: "Subject: t_client NAME" in the outer
