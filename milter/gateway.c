@@ -465,6 +465,13 @@ do_checked(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	}
 	p->action = xstrdup(enc ? "passed (encrypted by the client, archived)" :
 	    "checked");
+	if (!enc && m->n_rcpt_domain > 0 && o.authres != NULL) {
+		/* colleagues get the result an inbound copy would carry */
+		plan_edit(p, EDIT_INSERT_TOP, "Authentication-Results", 0,
+		    o.authres);
+		p->role = "internal";
+		p->result = xstrdup("pass");
+	}
 out:
 	osig_free(&o);
 	free(from);

@@ -11,6 +11,7 @@
 
 #include <openssl/x509.h>
 
+#include "authres.h"
 #include "certstore.h"
 #include "outbound_signed.h"
 #include "verify.h"
@@ -23,6 +24,7 @@ osig_free(struct osig_result *o)
 	free(o->reason);
 	free(o->serial);
 	free(o->unit);
+	free(o->authres);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -218,6 +220,7 @@ osig_check(const struct runtime *rt, const struct msgctx *m,
 		o->verdict = OSIG_CHECKED;
 		o->reason = xstrdup(res.comment != NULL ? res.comment :
 		    "signature valid");
+		o->authres = authres_format(rt->conf->authserv_id, &res);
 	}
 	verify_result_free(&res);
 }

@@ -40,6 +40,8 @@ struct osig_result {
 	char *reason;		/* plain words, for the log and audit */
 	char *serial;		/* signer's serial (hex), or NULL */
 	char *unit;		/* signer's OU, or NULL */
+	char *authres;		/* OSIG_CHECKED: the Authentication-Results
+				   value (smime=pass) for local recipients */
 };
 
 /*

@@ -169,6 +169,21 @@ else
 	skip gpgsm_alice "gpgsm missing or its key import failed: $(tail -n 2 "$G/log" 2>/dev/null)"
 fi
 
+# to a colleague: delivered with the result an inbound copy would carry
+if f=$(cms_signed to_colleague "alice@$DOMAIN" alice) &&
+	send_sub alice "alice@$DOMAIN" "staf@$DOMAIN" "$f"; then
+	delivered=$((delivered + 1))
+	sink_wait "$delivered" 60
+	g=$(sink_find "Subject: t_client to_colleague")
+	if [ -n "$g" ] && fields "$g" Authentication-Results | grep -q 'smime=pass'; then
+		pass to_colleague_authres_pass
+	else
+		fail to_colleague_authres_pass "A-R: $([ -n "$g" ] && fields "$g" Authentication-Results)"
+	fi
+else
+	fail to_colleague_authres_pass "not accepted: $(last_reply)"
+fi
+
 # bob's address under alice's login (sign.login_map)
 printf 'alice@%s bob@%s\n' "$DOMAIN" "$DOMAIN" >"$H/login.map"
 segel_conf_set sign.login_map "\"$H/login.map\""
