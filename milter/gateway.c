@@ -314,11 +314,11 @@ tag_subject(const struct conf *c, const struct msgctx *m,
 	const char *rest;
 	char *v;
 
-	/* RFC 9788: the protected Subject is the one the reader is shown */
-	if (hp_subject != NULL && m->subject != NULL) {
+	/* RFC 9788: a tag goes before the protected Subject, the one the
+	 * sender signed; without a tag the Subject is left as it came */
+	if (hp_subject != NULL && tag != NULL && m->subject != NULL) {
 		rest = subject_untagged(c, hp_subject);
-		v = tag == NULL ? xstrdup(rest) :
-		    xasprintf("%s%s%s", tag, *rest != '\0' ? " " : "", rest);
+		v = xasprintf("%s%s%s", tag, *rest != '\0' ? " " : "", rest);
 		if (strcmp(v, m->subject) != 0)
 			plan_edit(p, EDIT_CHANGE, "Subject", 1, v);
 		free(v);
@@ -452,7 +452,8 @@ do_checked(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 		goto out;
 	}
 	if (c->archive_dir != NULL && archive_store(c->archive_dir, time(NULL),
-	    qid, m->message_id, m->headers.s, m->body, NULL, &err) != 0) {
+	    qid, m->message_id, m->headers.s ? m->headers.s : "", m->body, NULL,
+	    &err) != 0) {
 		log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
 		plan_internal(p, c, "archive failed", true);
 		goto out;
