@@ -139,6 +139,12 @@ EOF
 
 inbound in_unchanged '|' pass ''
 inbound in_subject_changed '^Subject: (t_hp \S+ )Perihal: Undangan|Subject: \1Perihal: Pembatalan' policy 'Subject outside'
+# no tag for policy here: the Subject stays as it arrived
+if grep -q '^Subject: t_hp out1 Perihal: Pembatalan' "$H/in_subject_changed.delivered" 2>/dev/null; then
+	pass untagged_subject_left_alone
+else
+	fail untagged_subject_left_alone "$(grep '^Subject:' "$H/in_subject_changed.delivered" 2>/dev/null)"
+fi
 inbound in_list_tag '^Subject: |Subject: [warga] ' policy 'Subject outside'
 inbound in_date_changed '^Date: .*|Date: Mon, 01 Jan 2024 08:00:00 +0700' policy 'Date outside'
 inbound in_to_changed '^To: Warga|To: Penipu' policy 'To outside'
