@@ -81,20 +81,31 @@ hp_collect(const char *headers, const char *date_added)
 }
 
 /* True when v (n bytes) can be copied byte for byte: 7-bit, no NUL, no
- * line longer than RFC 5322 allows. */
+ * line longer than RFC 5322 allows, and no continuation line of white
+ * space only (obsolete syntax a reader may take for the end of the
+ * header, so that part 1's structure would read differently). */
 static bool
 hp_copyable(const char *v, size_t n)
 {
 	size_t i, line = 0;
+	bool cont = false, blank = false;
 
 	for (i = 0; i < n; i++) {
 		if ((unsigned char)v[i] >= 0x80 || v[i] == '\0')
 			return false;
-		line = v[i] == '\n' ? 0 : line + 1;
-		if (line > HP_LINE_MAX - 40)	/* room for the name */
+		if (v[i] == '\n') {
+			if (cont && blank)
+				return false;
+			cont = blank = true;
+			line = 0;
+			continue;
+		}
+		if (v[i] != ' ' && v[i] != '\t' && v[i] != '\r')
+			blank = false;
+		if (++line > HP_LINE_MAX - 40)	/* room for the name */
 			return false;
 	}
-	return true;
+	return !(cont && blank);
 }
 
 /* v (n bytes) unfolded: CR and LF dropped, as a reader takes it. */

@@ -252,6 +252,36 @@ START_TEST(sign_8bit_subject)
 }
 END_TEST
 
+/* A continuation line of white space only, and a line too long to keep:
+ * written again (unfolded, refolded), so no line of part 1's header is
+ * blank before its end and none passes 998 octets. */
+START_TEST(sign_odd_folding)
+{
+	struct hp_msg m;
+	char *h, *long_subj = xmalloc(1201), *hdrs;
+	const char *p, *eol;
+
+	memset(long_subj, 'a', 1200);
+	long_subj[1200] = '\0';
+	hdrs = xasprintf("From: " ALICE CRLF "To: a@example.org," CRLF " " CRLF
+	    "\tb@example.org" CRLF "Subject: %s" CRLF, long_subj);
+	sign_with(hdrs, true, &m);
+	h = part1_header(&m);
+	for (p = h; *p != '\0'; p = eol + 2) {
+		ck_assert_ptr_nonnull(eol = strstr(p, CRLF));
+		ck_assert_msg(p[strspn(p, " \t")] != '\r', "blank header line "
+		    "in: %s", h);
+		ck_assert_msg(eol - p <= 998, "line of %zu octets", (size_t)(eol - p));
+	}
+	ck_assert_msg(strstr(h, "b@example.org") != NULL, "%s", h);
+	ck_assert_msg(strstr(h, "aaaaaaaaaa") != NULL, "%s", h);
+	free(h);
+	free(hdrs);
+	free(long_subj);
+	hp_msg_free(&m);
+}
+END_TEST
+
 /* openssl cms and gpgsm accept it; one octet of the inner Subject changed
  * and both openssl and segel's own verification fail. */
 START_TEST(sign_judges)
@@ -398,6 +428,7 @@ main(void)
 	tcase_add_test(tc, sign_part1_header);
 	tcase_add_test(tc, sign_off);
 	tcase_add_test(tc, sign_8bit_subject);
+	tcase_add_test(tc, sign_odd_folding);
 	tcase_add_test(tc, sign_judges);
 	tcase_add_loop_test(tc, inbound, 0,
 	    sizeof(in_cases) / sizeof(in_cases[0]));
