@@ -123,6 +123,32 @@ hp_unfold(const char *v, size_t n)
 }
 
 /*
+ * GMime writes an address with 8-bit in its addr-spec (RFC 6532) as it is;
+ * part 1 must stay 7-bit, so such a value becomes unstructured text in
+ * RFC 2047 encoded-words (a reader shows the same characters).
+ */
+static void
+hp_force_7bit(GMimeHeader *h, const char *name, const char *utf8)
+{
+	const char *raw = g_mime_header_get_raw_value(h);
+	char *enc, *line, *folded;
+	const char *c;
+
+	for (c = raw != NULL ? raw : ""; *c != '\0'; c++)
+		if ((unsigned char)*c >= 0x80)
+			break;
+	if (raw != NULL && *c == '\0')
+		return;
+	enc = g_mime_utils_header_encode_text(NULL, utf8, "utf-8");
+	line = g_strdup_printf("%s: %s", name, enc);
+	folded = g_mime_utils_unstructured_header_fold(NULL, NULL, line);
+	g_mime_header_set_raw_value(h, folded + strlen(name) + 1);
+	g_free(folded);
+	g_free(line);
+	g_free(enc);
+}
+
+/*
  * One field "name: value" (v: n bytes after the colon, CRLF folds kept,
  * no final CRLF) appended to o's header: as it is when it is 7-bit, else
  * written anew by GMime from its UTF-8 reading.
@@ -140,6 +166,9 @@ hp_add(GMimeObject *o, const char *name, const char *v, size_t n)
 		u = hp_unfold(v, n);
 		valid = g_utf8_make_valid(u + strspn(u, " \t"), -1);
 		g_mime_object_append_header(o, name, valid, "utf-8");
+		h = g_mime_header_list_get_header_at(hl,
+		    g_mime_header_list_get_count(hl) - 1);
+		hp_force_7bit(h, name, valid);
 		g_free(valid);
 		free(u);
 		return;
