@@ -689,8 +689,8 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 	else if (l.kind == LOC_OPAQUE && (why = opaque_shape(&raw, top, &l)) != NULL)
 		verify_cms_result(res, AR_NEUTRAL, why);
 	else if (l.kind == LOC_OPAQUE)
-		verify_opaque(pki, l.obj, msgbuf_tmp_dir(body), from_addr, now,
-		    res);
+		verify_opaque(pki, l.obj, top, msgbuf_tmp_dir(body), from_addr,
+		    now, res);
 	if (l.mixed && res->result == AR_PASS)
 		unsigned_after(top, res);
 	if (l.part != NULL && res->result != AR_NONE && res->result != AR_SKIP &&

@@ -409,6 +409,53 @@ START_TEST(inbound_no_hp)
 }
 END_TEST
 
+/*
+ * Opaque signed-data (application/pkcs7-mime) whose content has hp="clear":
+ * the same comparison. subject: the outer Subject; want the result.
+ */
+static void
+opaque_case(const char *subject, enum ar_result want)
+{
+	char *cmd, *raw, *sep, *hdrs;
+	const char *dir = tl_path(pkidir, "%s", "");
+	struct msgbuf *b;
+	struct verify_result r;
+	size_t n;
+
+	tl_write(pkidir, "op.txt", "Content-Type: text/plain; charset=us-ascii; "
+	    "hp=\"clear\"\r\nFrom: " ALICE "\r\nTo: warga@example.org\r\n"
+	    "Subject: Perihal: Undangan rapat\r\n\r\nHalo.\r\n");
+	cmd = xasprintf("cd %s && openssl cms -sign -nodetach -binary -in op.txt "
+	    "-signer staff/" ALICE ".pem -inkey staff/" ALICE ".key -certfile "
+	    "chain.pem -out op.eml", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	ck_assert_ptr_nonnull(raw = tl_slurp(tl_path(pkidir, "op.eml"), &n));
+	ck_assert_ptr_nonnull(sep = strstr(raw, "\n\n"));
+	*sep = '\0';
+	hdrs = xasprintf("From: " ALICE "\r\nTo: warga@example.org\r\n"
+	    "Subject: %s\r\n%s\r\n", subject, raw);
+	b = msgbuf_new(1 << 20, NULL);
+	ck_assert_int_eq(msgbuf_append(b, sep + 2, strlen(sep + 2)), 0);
+	ck_assert_int_eq(smime_verify(pki, hdrs, b, ALICE, time(NULL), &r), 0);
+	ck_assert_msg(r.result == want, "opaque, Subject %s: %d (%s)", subject,
+	    r.result, r.comment ? r.comment : "");
+	if (want == AR_POLICY)
+		ck_assert_msg(strstr(r.comment, "Subject") != NULL, "%s",
+		    r.comment);
+	verify_result_free(&r);
+	msgbuf_free(b);
+	free(hdrs);
+	free(raw);
+}
+
+START_TEST(inbound_opaque)
+{
+	opaque_case("Perihal: Undangan rapat", AR_PASS);
+	opaque_case("Perihal: Pembatalan rapat", AR_POLICY);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -433,6 +480,7 @@ main(void)
 	tcase_add_loop_test(tc, inbound, 0,
 	    sizeof(in_cases) / sizeof(in_cases[0]));
 	tcase_add_test(tc, inbound_no_hp);
+	tcase_add_test(tc, inbound_opaque);
 	suite_add_tcase(s, tc);
 	rc = tl_run(s);
 	pki_free(pki);
