@@ -56,6 +56,7 @@ const struct conf_key conf_schema[] = {
 	{ "sign.login_map", C_STRING, "", OFF(login_map), check_path },
 	{ "sign.footer", C_STRING, "Dokumen ini telah ditandatangani secara elektronik menggunakan sertifikat elektronik yang diterbitkan oleh BSrE.", OFF(footer), check_footer },
 	{ "sign.on_no_cert", C_ENUM, "reject", OFF(on_no_cert), check_enum },
+	{ "sign.header_protection", C_BOOL, "true", OFF(header_protection), NULL },
 	{ "verify", C_GROUP, NULL, NOOFF, NULL },
 	{ "verify.enabled", C_BOOL, "true", OFF(verify_enabled), NULL },
 	{ "verify.unsigned_own_domain", C_ENUM, "tag", OFF(unsigned_own_domain), check_enum },

@@ -70,6 +70,7 @@ struct conf {
 	size_t n_logins;
 	char *footer;		/* NULL or "" means none */
 	enum on_no_cert on_no_cert;
+	bool header_protection;	/* RFC 9788 copies in part 1, hp="clear" */
 
 	bool verify_enabled;
 	enum unsigned_own unsigned_own_domain;

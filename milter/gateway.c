@@ -14,9 +14,11 @@
 #include "archive.h"
 #include "authres.h"
 #include "gateway.h"
+#include "hp.h"
 #include "log.h"
 #include "metrics.h"
 #include "ocsp.h"
+#include "outbound_signed.h"
 #include "sigtime.h"
 #include "p11.h"
 #include "smime_sign.h"
@@ -232,17 +234,19 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 {
 	const struct conf *c = rt->conf;
 	struct sign_req req = { m->content_headers.s ? m->content_headers.s : "",
-	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold, false };
+	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold, false, NULL };
 	struct sign_out out = { NULL, NULL };
 	struct audit_extra ax = { NULL, NULL, NULL, NULL };
 	struct sbuf err;
-	char *hdrs = NULL, *ar, *date, *apath = NULL, asha[65];
+	char *hdrs = NULL, *ar, *date, *apath = NULL, asha[65], *hp = NULL;
 	double t0;
 	size_t i;
 
 	sbuf_init(&err);
 	p->cert_serial = xstrdup(e->serial_hex);
 	date = sign_date(m, qid, &req.no_signing_time);
+	if (c->header_protection)	/* RFC 9788: Date as the reader sees it */
+		req.protected_headers = hp = hp_collect(m->headers.s, date);
 	t0 = metrics_clock();
 	if (sign_entity(e, &req, &out, &err) != 0) {
 		sign_failed(c, qid, e, &err, p);
@@ -292,6 +296,7 @@ out:
 	free(hdrs);
 	free(apath);
 	free(date);
+	free(hp);
 	sbuf_free(&err);
 }
 
@@ -324,12 +329,22 @@ subject_untagged(const struct conf *c, const char *s)
 /* Subject: our tag for res, if any, before the untagged Subject. */
 static void
 tag_subject(const struct conf *c, const struct msgctx *m,
-    enum ar_result res, struct plan *p)
+    enum ar_result res, const char *hp_subject, struct plan *p)
 {
 	const char *tag = res < CONF_NTAGS ? c->subject_tag[res] : NULL;
 	const char *rest;
 	char *v;
 
+	/* RFC 9788: a tag goes before the protected Subject, the one the
+	 * sender signed; without a tag the Subject is left as it came */
+	if (hp_subject != NULL && tag != NULL && m->subject != NULL) {
+		rest = subject_untagged(c, hp_subject);
+		v = xasprintf("%s%s%s", tag, *rest != '\0' ? " " : "", rest);
+		if (strcmp(v, m->subject) != 0)
+			plan_edit(p, EDIT_CHANGE, "Subject", 1, v);
+		free(v);
+		return;
+	}
 	if (m->subject == NULL) {
 		if (tag != NULL)
 			plan_edit(p, EDIT_ADD, "Subject", 0, tag);
@@ -393,7 +408,7 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	if (res.result == AR_SKIP ||
 	    (res.result == AR_NONE && !own) ||
 	    (res.result == AR_NONE && c->unsigned_own_domain == UNSIGNED_OWN_NONE)) {
-		tag_subject(c, m, AR_SKIP, p);	/* only removes forged tags */
+		tag_subject(c, m, AR_SKIP, NULL, p);	/* only removes forged tags */
 		p->action = xstrdup(res.result == AR_SKIP ?
 		    "passed (encrypted, cannot be checked)" : "passed (unsigned)");
 		goto out;
@@ -406,7 +421,11 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	ar = authres_format(c->authserv_id, &res);
 	plan_edit(p, EDIT_INSERT_TOP, "Authentication-Results", 0, ar);
 	free(ar);
-	tag_subject(c, m, res.result, p);
+	tag_subject(c, m, res.result, res.hp_subject, p);
+	if (res.hp_from != NULL || res.hp_subject != NULL)
+		log_msg(LOG_INFO, "%s: protected header (RFC 9788): From: %s "
+		    "Subject: %s", qid, res.hp_from ? res.hp_from : "none",
+		    res.hp_subject ? res.hp_subject : "none");
 	p->action = xstrdup("verified");
 record:
 	p->result = xstrdup(ar_result_name(res.result));
@@ -420,6 +439,74 @@ out:
 	verify_result_free(&res);
 	free(from);
 	free(own_addr);
+}
+
+/*
+ * Outbound mail its sender's client signed or encrypted (issue 13,
+ * outbound_signed.h): refused unless the signature holds for the sender;
+ * else passed on unchanged, archived and audited like mail segel signs.
+ */
+static void
+do_checked(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
+    const char *qid, const char *client, struct plan *p)
+{
+	const struct conf *c = rt->conf;
+	char *from = m->n_from == 1 ? policy_from_address(m->from_value) : NULL;
+	bool enc;
+	struct osig_result o;
+	struct audit_extra ax = { NULL, NULL, NULL, NULL };
+	struct sbuf err;
+	char *apath = NULL, asha[65];
+
+	sbuf_init(&err);
+	osig_check(rt, m, from, time(NULL), &o);
+	p->cert_serial = o.serial != NULL ? xstrdup(o.serial) : NULL;
+	enc = o.verdict == OSIG_ENCRYPTED;
+	if (o.verdict == OSIG_ERROR) {
+		log_msg(LOG_ERR, "%s: %s", qid, o.reason);
+		plan_internal(p, c, o.reason, true);
+		goto out;
+	}
+	if (o.verdict == OSIG_REFUSE) {
+		plan_refuse(p, &o.reply, o.reason);
+		if (audit_rec(rt, "refuse", qid, m, p->role, f, o.serial,
+		    "550 5.7.1", o.reason, client, o.unit) != 0)
+			log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+		goto out;
+	}
+	if (c->archive_dir != NULL) {
+		if (archive_store(c->archive_dir, time(NULL), qid,
+		    m->message_id, m->headers.s ? m->headers.s : "", m->body,
+		    &apath, &err) != 0 ||
+		    archive_sha256(apath, asha, &err) != 0) {
+			log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
+			plan_internal(p, c, "archive failed", true);
+			goto out;
+		}
+		ax.archive = archive_relative(c->archive_dir, apath);
+		ax.archive_sha256 = asha;
+	}
+	if (audit_rec_ext(rt, enc ? "pass" : "check", qid, m, p->role, f,
+	    o.serial, enc ? "encrypted" : "checked", o.reason, client, o.unit,
+	    &ax) != 0) {
+		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+		plan_internal(p, c, "audit log write failed", true);
+		goto out;
+	}
+	p->action = xstrdup(enc ? "passed (encrypted by the client, archived)" :
+	    "checked");
+	if (!enc && m->n_rcpt_domain > 0 && o.authres != NULL) {
+		/* colleagues get the result an inbound copy would carry */
+		plan_edit(p, EDIT_INSERT_TOP, "Authentication-Results", 0,
+		    o.authres);
+		p->role = "internal";
+		p->result = xstrdup("pass");
+	}
+out:
+	osig_free(&o);
+	free(apath);
+	free(from);
+	sbuf_free(&err);
 }
 
 static void
@@ -436,8 +523,8 @@ gateway_outbound(struct runtime *rt, const struct sess_facts *f,
 		plan_refuse(p, &d->reply, d->reason);
 		break;
 	case SIGN_PASS:
-		p->action = xstrdup("passed (already signed or encrypted)");
-		break;
+		do_checked(rt, f, m, qid, client, p);
+		return;
 	case SIGN_UNSIGNED:
 		p->action = xasprintf("passed unsigned (certificate %s, "
 		    "on_no_cert=accept)", d->reason);

@@ -112,7 +112,8 @@ rep_record(struct rep *r, const struct audit_entry *e)
 	char *addr = e->sender ? addr_normalize(e->sender) : NULL;
 	const char *who = addr ? addr : or_dash(e->sender);
 
-	if (strcmp(e->event, "sign") == 0) {
+	/* "check": mail its sender's client signed, checked by segel */
+	if (strcmp(e->event, "sign") == 0 || strcmp(e->event, "check") == 0) {
 		tally_add(&r->sender, who);
 		tally_add(&r->unit, e->unit ? e->unit : "(unit unknown)");
 	} else if (strcmp(e->event, "refuse") == 0) {

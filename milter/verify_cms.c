@@ -89,6 +89,10 @@ cert_info(X509 *x, struct verify_result *res)
 	BIO *bio;
 	long n;
 
+	if (X509_up_ref(x) == 1) {
+		X509_free(res->signer_cert);
+		res->signer_cert = x;
+	}
 	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL &&
 	    (hex = BN_bn2hex(bn)) != NULL) {
 		res->serial = xstrdup(hex);

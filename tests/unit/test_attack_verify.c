@@ -569,9 +569,15 @@ static const struct acase cases[] = {
 	  "eve@kepriprov.go.id", AR_POLICY, "2", "eve@kepriprov.go.id", "From" },
 	{ "RFC 9788 hp=clear part whose protected From is the signer",
 	  "mkcert e mallory; printf 'Content-Type: text/plain; charset=us-ascii; hp=\"clear\"\r\n"
-	  "From: eve@kepriprov.go.id\r\nSubject: Perintah\r\n\r\nHalo.\r\n' > in.txt; "
+	  "From: eve@kepriprov.go.id\r\nTo: kepala@tanjungpinangkota.go.id\r\nSubject: Surat resmi\r\n\r\nHalo.\r\n' > in.txt; "
 	  "{ hdr eve@kepriprov.go.id; openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
 	  "eve@kepriprov.go.id", AR_PASS, "2", "eve@kepriprov.go.id", NULL },
+	/* issue 13: the outer Subject is not the protected one (RFC 9788) */
+	{ "RFC 9788 hp=clear part whose protected Subject is not the outer one",
+	  "mkcert e mallory; printf 'Content-Type: text/plain; charset=us-ascii; hp=\"clear\"\r\n"
+	  "From: eve@kepriprov.go.id\r\nTo: kepala@tanjungpinangkota.go.id\r\nSubject: Perintah\r\n\r\nHalo.\r\n' > in.txt; "
+	  "{ hdr eve@kepriprov.go.id; openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
+	  "eve@kepriprov.go.id", AR_POLICY, "2", "eve@kepriprov.go.id", "Subject outside the signed part" },
 	/* the display name shows another address: do_verify binds no From
 	 * (policy_from_address), so the partner's valid signature is policy */
 	{ "display name is our official's address, signer is the real From",
