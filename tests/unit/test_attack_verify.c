@@ -212,7 +212,7 @@ verify_file(const char *path, const char *from_hdr, struct verify_result *res)
 		body = msg + n;
 	ck_assert_int_eq(msgbuf_append(mb, body, (size_t)(msg + n - body)), 0);
 	if (from_hdr != NULL && strchr(from_hdr, '\n') == NULL)
-		from = policy_from_address(from_hdr);
+		from = addr_from_mailbox(from_hdr);
 	(void)smime_verify(pki, h.s != NULL ? h.s : "", mb, from, time(NULL),
 	    res);
 	ck_assert_int_eq(ERR_peek_error(), 0);
@@ -583,7 +583,7 @@ static const struct acase cases[] = {
 	  "{ hdr eve@kepriprov.go.id; openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
 	  "eve@kepriprov.go.id", AR_PASS, "2", "eve@kepriprov.go.id", NULL },
 	/* the display name shows another address: do_verify binds no From
-	 * (policy_from_address), so the partner's valid signature is policy */
+	 * (addr_from_mailbox), so the partner's valid signature is policy */
 	{ "display name is our official's address, signer is the real From",
 	  "mkcert e mallory; msg eve@kepriprov.go.id sign $(as e)",
 	  "\"walikota@tanjungpinangkota.go.id\" <eve@kepriprov.go.id>", AR_POLICY, "2",
