@@ -441,6 +441,7 @@ from_field_read(struct from_field *fl, const char *value, const char *domain)
 	free(decoded);
 }
 
+/* Frees what from_field_read allocated (not fl itself). */
 static void
 from_field_free(struct from_field *fl)
 {
@@ -449,6 +450,7 @@ from_field_free(struct from_field *fl)
 	free(fl->ours);
 }
 
+/* One more From field: every reading of it, and where the first of ours is. */
 void
 addr_from_add(struct from_facts *ff, const char *value, const char *domain)
 {
@@ -465,6 +467,7 @@ addr_from_add(struct from_facts *ff, const char *value, const char *domain)
 	ff->n++;
 }
 
+/* Frees the fields; ff is left empty (zeroed). Accepts NULL. */
 void
 addr_from_free(struct from_facts *ff)
 {
@@ -478,6 +481,7 @@ addr_from_free(struct from_facts *ff)
 	memset(ff, 0, sizeof(*ff));
 }
 
+/* Readings of the facts: see addr.h; strings owned by ff. */
 const char *
 addr_from_single(const struct from_facts *ff)
 {
@@ -504,6 +508,8 @@ addr_from_shown(const struct from_facts *ff)
 	return a != NULL ? a : addr_from_ours(ff);
 }
 
+/* One value's signer reading, for a From outside the message's header
+ * block (inside signed content). */
 char *
 addr_from_mailbox(const char *from_value)
 {
@@ -520,6 +526,7 @@ addr_from_mailbox(const char *from_value)
 	return a;
 }
 
+/* One value's domain reading (the TLS rule's, for tests and tools). */
 char *
 addr_from_domain_address(const char *from_value, const char *domain)
 {
