@@ -101,9 +101,13 @@ audit_rec_ext(struct runtime *rt, const char *event, const char *qid,
     const char *serial, const char *result, const char *reason,
     const char *client, const char *unit, const struct audit_extra *x)
 {
-	struct audit_rec r = { event, qid, m->message_id, role,
-	    m->from_value, f->login, serial, result, reason, client, unit };
+	const char *sender = addr_from_shown(&m->from);
+	struct audit_rec r = { event, qid, m->message_id, role, sender,
+	    f->login, serial, result, reason, client, unit };
 
+	/* no address to name: the first From as written, as evidence */
+	if (sender == NULL && m->from.n > 0)
+		r.sender = m->from.field[0].value;
 	if (rt->audit == NULL)
 		return 0;
 	return audit_write_ext(rt->audit, &r, x);
@@ -130,7 +134,7 @@ internal_authres(const struct conf *c, const struct msgctx *m,
     const struct cert_entry *e, const struct sign_out *out, char **result)
 {
 	struct verify_result r;
-	char *from = m->n_from == 1 ? policy_from_address(m->from_value) : NULL;
+	const char *from = addr_from_signer(&m->from);
 	char *hdrs = xasprintf("MIME-Version: 1.0\r\nContent-Type: %s\r\n",
 	    out->content_type);
 	char *v;
@@ -153,7 +157,6 @@ internal_authres(const struct conf *c, const struct msgctx *m,
 	*result = xstrdup(ar_result_name(r.result));
 	verify_result_free(&r);
 	free(hdrs);
-	free(from);
 	return v;
 }
 
@@ -386,11 +389,10 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	const struct conf *c = rt->conf;
 	struct verify_result res;
 	/* The signer is bound to the one address From shows, and only when
-	 * it shows no other (policy.h); mail claims our domain when a reader
-	 * could take any address of its From for one of ours. */
-	char *from = m->n_from == 1 ? policy_from_address(m->from_value) : NULL;
-	char *own_addr = m->n_from >= 1 ?
-	    policy_from_domain_address(m->from_value, c->domain) : NULL;
+	 * it shows no other (addr.h); mail claims our domain when a reader
+	 * could take any address of any From field for one of ours. */
+	const char *from = addr_from_signer(&m->from);
+	const char *own_addr = addr_from_ours(&m->from);
 	char *ar;
 	bool own = own_addr != NULL && !f->local;
 
@@ -437,8 +439,6 @@ record:
 	}
 out:
 	verify_result_free(&res);
-	free(from);
-	free(own_addr);
 }
 
 /*
@@ -552,7 +552,7 @@ gateway_eom(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	const struct cert_entry *e = NULL;
 	struct sign_decision d;
 	enum cert_status st = CERT_NONE;
-	char *from = NULL;
+	const char *from = addr_from_single(&m->from);
 	struct reply r;
 
 	memset(p, 0, sizeof(*p));
@@ -573,17 +573,14 @@ gateway_eom(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 		return;
 	}
 	strip_forged(p, m);
-	if (m->n_from == 1)
-		from = addr_normalize(m->from_value);
 	if (rt->store != NULL && addr_in_domain(from, c->domain))
 		st = certstore_lookup(rt->store, from, time(NULL), &e);
 	if (st == CERT_OK)
 		st = ocsp_signing_status(rt->pki, e, qid);
 	/* Already protected only when unambiguous: with two Content-Type
 	 * fields the mail is signed rather than passed on unsigned. */
-	policy_sign(c, f, m->from_value, m->n_from, m->n_content_type == 1 &&
+	policy_sign(c, f, &m->from, m->n_content_type == 1 &&
 	    smime_is_protected(m->content_type), st, &d);
-	free(from);
 	if (d.action != SIGN_NO)
 		gateway_outbound(rt, f, m, qid, client, &d, e, p);
 	else

@@ -32,8 +32,7 @@ struct conn {
 	struct runtime *rt;	/* the generation this connection uses */
 	char client[INET6_ADDRSTRLEN];
 	bool local, trusted;
-	struct msgctx *msg;
-	char *from_ours;	/* first From field showing the domain */
+	struct msgctx *msg;	/* the message, and all that is read of it */
 };
 
 #define CONN(ctx)	((struct conn *)smfi_getpriv(ctx))
@@ -160,8 +159,6 @@ message_reset(struct conn *cn)
 {
 	msgctx_free(cn->msg);
 	cn->msg = NULL;
-	free(cn->from_ours);
-	cn->from_ours = NULL;
 }
 
 /*
@@ -233,13 +230,9 @@ glue_envrcpt(SMFICTX *ctx, char **argv)
 	    macro(ctx, "{rcpt_addr}"), &r))
 		rc = tls_refused(ctx, cn, &f, cn->msg->mail_from,
 		    rcpt ? rcpt : argv[0], &r);
-	else {
-		cn->msg->n_rcpt++;
-		if (policy_env_in_domain(argv[0], cn->rt->conf->domain) ||
-		    policy_env_in_domain(macro(ctx, "{rcpt_addr}"),
-		    cn->rt->conf->domain))
-			cn->msg->n_rcpt_domain++;
-	}
+	else if (addr_env_in_domain(argv[0], cn->rt->conf->domain) ||
+	    addr_env_in_domain(macro(ctx, "{rcpt_addr}"), cn->rt->conf->domain))
+		cn->msg->n_rcpt_domain++;
 	free(rcpt);
 	return rc;
 }
@@ -254,11 +247,6 @@ glue_header(SMFICTX *ctx, char *name, char *value)
 		return SMFIS_NOREPLY;
 	msgctx_header(cn->msg, cn->rt->conf, name, value ? value : "",
 	    cn->rt->conf->authserv_id);
-	/* Every From field, not only the first the message keeps: a reader
-	 * may show the second. */
-	if (cn->from_ours == NULL && strcasecmp(name, "From") == 0)
-		cn->from_ours = policy_from_domain_address(value ? value : "",
-		    cn->rt->conf->domain);
 	return SMFIS_NOREPLY;
 }
 
@@ -268,13 +256,15 @@ glue_eoh(SMFICTX *ctx)
 	struct conn *cn = CONN(ctx);
 	struct sess_facts f;
 	struct reply r;
+	const char *ours;
 
 	if (cn == NULL || cn->msg == NULL)
 		return SMFIS_TEMPFAIL;
 	facts(ctx, cn, &f);
 	/* Any address of any From field a reader could take for ours. */
-	if (policy_tls_refuse_sender(cn->rt->conf, &f, cn->from_ours, &r))
-		return tls_refused(ctx, cn, &f, cn->from_ours, NULL, &r);
+	ours = addr_from_ours(&cn->msg->from);
+	if (policy_tls_refuse_sender(cn->rt->conf, &f, ours, &r))
+		return tls_refused(ctx, cn, &f, ours, NULL, &r);
 	return SMFIS_CONTINUE;
 }
 
@@ -355,10 +345,8 @@ log_decision(SMFICTX *ctx, const struct conn *cn, const struct sess_facts *f,
     const char *qid, const struct plan *p)
 {
 	const char *cipher = macro(ctx, "{cipher}"),
-	    *bits = macro(ctx, "{cipher_bits}");
-
-	char *from = cn->msg->n_from == 1 ?
-	    addr_normalize(cn->msg->from_value) : NULL;
+	    *bits = macro(ctx, "{cipher_bits}"),
+	    *from = addr_from_shown(&cn->msg->from);
 
 	log_msg(p->verdict == V_CONTINUE ? LOG_INFO : LOG_NOTICE,
 	    "%s: role=%s from=%s login=%s client=%s tls=%s cipher=%s bits=%s "
@@ -372,7 +360,6 @@ log_decision(SMFICTX *ctx, const struct conn *cn, const struct sess_facts *f,
 	    p->verdict != V_CONTINUE ? " reply=" : "",
 	    p->verdict != V_CONTINUE ? p->reply.rcode : "",
 	    elapsed_ms(cn->msg));
-	free(from);
 }
 
 static sfsistat

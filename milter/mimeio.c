@@ -22,6 +22,7 @@ typedef struct {
 	GMimeStream parent;
 	struct msgbuf *mb;
 	int error;		/* errno of the first failed append */
+	char last;		/* the last byte written, for a CR before LF */
 } MimeioOut;
 
 typedef struct {
@@ -30,18 +31,45 @@ typedef struct {
 
 G_DEFINE_TYPE(MimeioOut, mimeio_out, GMIME_TYPE_STREAM)
 
+/* Appends n bytes to the msgbuf; false (error set) when it cannot. */
+static bool
+mimeio_out_add(MimeioOut *o, const char *p, size_t n)
+{
+	if (n == 0)
+		return true;
+	if (msgbuf_append(o->mb, p, n) != 0) {
+		o->error = errno ? errno : EIO;
+		return false;
+	}
+	o->parent.position += (gint64)n;
+	o->last = p[n - 1];
+	return true;
+}
+
+/*
+ * Appends buf with every LF that has no CR before it made CRLF: the
+ * "no bare LF" guarantee for what GMime writes raw (preambles, parts kept
+ * as they were), in the one pass that copies the bytes anyway rather than
+ * in a filter stage that copies them once more.
+ */
 static ssize_t
 mimeio_out_write(GMimeStream *s, const char *buf, size_t len)
 {
 	MimeioOut *o = (MimeioOut *)s;
+	const char *p = buf, *end = buf + len, *nl;
+	bool cr;
 
 	if (o->error != 0)
 		return -1;
-	if (msgbuf_append(o->mb, buf, len) != 0) {
-		o->error = errno ? errno : EIO;
-		return -1;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		cr = nl > p ? nl[-1] == '\r' : o->last == '\r';
+		if (!mimeio_out_add(o, p, (size_t)(nl - p)) ||
+		    !mimeio_out_add(o, cr ? "\n" : "\r\n", cr ? 1 : 2))
+			return -1;
+		p = nl + 1;
 	}
-	s->position += (gint64)len;
+	if (!mimeio_out_add(o, p, (size_t)(end - p)))
+		return -1;
 	return (ssize_t)len;
 }
 
@@ -108,6 +136,7 @@ mimeio_out_init(MimeioOut *o)
 {
 	o->mb = NULL;
 	o->error = 0;
+	o->last = '\0';
 }
 
 GMimeStream *
@@ -251,22 +280,16 @@ mimeio_write(GMimeObject *o, bool content_only, struct msgbuf *out)
 {
 	GMimeFormatOptions *fo = g_mime_format_options_new();
 	GMimeStream *os = mimeio_out_new(out);
-	GMimeStream *fs = g_mime_stream_filter_new(os);
-	GMimeFilter *f;
 	int e;
 
+	/* GMime writes CRLF; the stream makes any bare LF left CRLF too */
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-	/* belt and braces: no bare LF may survive (preambles, raw parts) */
-	f = g_mime_filter_unix2dos_new(FALSE);
-	g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
-	g_object_unref(f);
-	if ((content_only ? g_mime_object_write_content_to_stream(o, fo, fs) :
-	    g_mime_object_write_to_stream(o, fo, fs)) < 0 ||
-	    g_mime_stream_flush(fs) < 0)
+	if ((content_only ? g_mime_object_write_content_to_stream(o, fo, os) :
+	    g_mime_object_write_to_stream(o, fo, os)) < 0 ||
+	    g_mime_stream_flush(os) < 0)
 		e = mimeio_out_error(os) ? mimeio_out_error(os) : EIO;
 	else
 		e = mimeio_out_error(os);
-	g_object_unref(fs);
 	g_object_unref(os);
 	g_mime_format_options_free(fo);
 	return e;

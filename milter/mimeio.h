@@ -13,7 +13,8 @@
 
 #include "msgbuf.h"
 
-/* A write-only stream appending to mb (not owned; must outlive it). */
+/* A write-only stream appending to mb (not owned; must outlive it), every
+ * LF without a CR before it written as CRLF. */
 GMimeStream *mimeio_out_new(struct msgbuf *mb);
 /* 0, or the errno of the first append that failed. */
 int mimeio_out_error(GMimeStream *);

@@ -45,7 +45,7 @@ msgctx_free(struct msgctx *m)
 	refs_free(m->content_refs, m->n_content_refs);
 	refs_free(m->counts, m->cap_counts);
 	free(m->ar_ours);
-	free(m->from_value);
+	addr_from_free(&m->from);
 	free(m->message_id);
 	free(m->subject);
 	free(m->date);
@@ -156,8 +156,7 @@ msgctx_header(struct msgctx *m, const struct conf *c, const char *name,
 			m->n_content_type++;
 		}
 	} else if (strcasecmp(name, "From") == 0) {
-		m->n_from++;
-		set_once(&m->from_value, value);
+		addr_from_add(&m->from, value, c->domain);
 	} else if (strcasecmp(name, "Message-ID") == 0)
 		set_once(&m->message_id, value);
 	else if (strcasecmp(name, "Subject") == 0)
@@ -169,7 +168,6 @@ msgctx_header(struct msgctx *m, const struct conf *c, const char *name,
 	else if (strcasecmp(name, "MIME-Version") == 0)
 		m->has_mime_version = true;
 	else if (strcasecmp(name, "Authentication-Results") == 0) {
-		m->n_ar++;
 		if (authres_is_ours(value, authserv_id)) {
 			m->ar_ours = xreallocarray(m->ar_ours, m->n_ar_ours + 1,
 			    sizeof(*m->ar_ours));

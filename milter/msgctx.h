@@ -1,7 +1,8 @@
 /*
  * msgctx.h - what segel keeps of one message while the MTA streams it:
- * envelope, the header block (bounded), the headers that matter, and the
- * body (in memory up to a threshold, then spooled). No libmilter here;
+ * envelope, the header block (bounded), the facts the rules read of the
+ * headers (each worked out once, as the header arrives), and the body (in
+ * memory up to a threshold, then spooled). No libmilter here;
  * glue.c feeds it and reads it at end of message.
  */
 #ifndef SEGEL_MSGCTX_H
@@ -26,7 +27,7 @@ enum msg_state { MSG_OK, MSG_TOO_BIG, MSG_IO_ERROR };
 
 struct msgctx {
 	char *mail_from;	/* normalized, NULL for <> */
-	size_t n_rcpt, n_rcpt_domain;
+	size_t n_rcpt_domain;	/* recipients in the domain (glue.c) */
 	struct sbuf headers;	/* "Name: value\r\n" lines, as received */
 	size_t n_headers;
 	struct sbuf content_headers;	/* the Content-* lines only */
@@ -36,9 +37,9 @@ struct msgctx {
 	struct hdr_ref *content_refs;	/* Content-* headers, to delete */
 	size_t n_content_refs;
 	int *ar_ours;		/* indexes of A-R fields with our id */
-	size_t n_ar_ours, n_ar;
-	char *from_value;	/* the first From value */
-	size_t n_from;
+	size_t n_ar_ours;
+	struct from_facts from;	/* every From field, read once (addr.h): what
+				   every rule and the log read of From */
 	char *message_id, *subject;
 	char *date;		/* the first Date value */
 	size_t n_date;

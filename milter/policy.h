@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "addr.h"
 #include "certstore.h"
 #include "conf.h"
 
@@ -38,15 +39,6 @@ int policy_tls_version(const char *);
 bool policy_tls_ok(const struct conf *, const struct sess_facts *);
 
 /*
- * Whether an envelope address is in domain as RFC 5321 and Postfix read it:
- * the domain after the last '@' outside a quoted local part, comments and
- * white space ignored, a non-ASCII domain compared in its IDNA form. v may
- * be raw ("<@relay:\"al ice\"@d>", the MAIL or RCPT argument) or resolved
- * by the MTA ({rcpt_addr}, {mail_addr}).
- */
-bool policy_env_in_domain(const char *v, const char *domain);
-
-/*
  * RCPT TO: true, with r filled, when rcpt (raw or resolved, as above) is in
  * the domain and the session is not TLS enough. MAIL FROM / From: the same
  * for a sender in the domain.
@@ -55,27 +47,6 @@ bool policy_tls_refuse_rcpt(const struct conf *, const struct sess_facts *,
     const char *rcpt, struct reply *r);
 bool policy_tls_refuse_sender(const struct conf *, const struct sess_facts *,
     const char *sender, struct reply *r);
-
-/*
- * A From field value as a reader shows it (encoded-words decoded with
- * GMime: call g_mime_init() first).
- *
- * policy_from_address: the one address the value shows, normalized, or
- * NULL unless the value is exactly one mailbox ("[phrase] <addr> [comments]"
- * or "addr [comments]") whose display name, quoted strings and comments
- * name no other address. The binding policy_sign and verification use.
- *
- * policy_from_domain_address: an address in domain that a reader could
- * take the value for (the mailbox, or any address-like word of its display
- * name or comments), normalized; NULL when there is none. Decides whether
- * mail claims to come from the domain (TLS rule, unsigned own-domain mail).
- *
- * Both return strings the caller frees.
- */
-char *policy_from_address(const char *from_value);
-char *policy_from_domain_address(const char *from_value, const char *domain);
-
-enum role { ROLE_INBOUND, ROLE_OUTBOUND };
 
 /*
  * The role a refusal before the message (plaintext, at MAIL or RCPT) is
@@ -99,14 +70,13 @@ struct sign_decision {
 };
 
 /*
- * The outbound decision at end of message. from_value is the raw From
- * header value (NULL when absent), n_from the number of From headers,
- * is_protected whether the content is already S/MIME, st the certificate
- * status of the From address (when it is a single address in the domain).
+ * The outbound decision at end of message, from the message's From facts
+ * (addr.h), whether the content is already S/MIME, and st, the certificate
+ * status of addr_from_single(from) when that is in the domain.
  */
 void policy_sign(const struct conf *, const struct sess_facts *,
-    const char *from_value, size_t n_from, bool is_protected,
-    enum cert_status st, struct sign_decision *out);
+    const struct from_facts *from, bool is_protected, enum cert_status st,
+    struct sign_decision *out);
 
 /* 451 4.7.1: the key of from in a PKCS#11 token did not sign (issue 15). */
 void policy_token_error(const char *from, struct reply *r);

@@ -1,8 +1,8 @@
 /*
  * util.h - small helpers shared by every module: allocation that aborts on
  * failure (a milter that cannot allocate tempfails via its caller's guard;
- * these are used only where a failure cannot be reported sensibly), address
- * handling and string buffers.
+ * these are used only where a failure cannot be reported sensibly) and
+ * string buffers. The address functions are addr.h's, included here.
  */
 #ifndef SEGEL_UTIL_H
 #define SEGEL_UTIL_H
@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "addr.h"
 
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);
@@ -32,22 +34,6 @@ void sbuf_printf(struct sbuf *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 /* Returns the string and leaves the buffer empty; caller frees. */
 char *sbuf_steal(struct sbuf *);
-
-/*
- * Extracts the bare address from an envelope or header value such as
- * "<Alice@Example>", "Alice <alice@x>" or "alice@x" and lower-cases it.
- * Returns NULL when there is not exactly one address. Caller frees.
- */
-/* Past the (nested) RFC 5322 comment opening at p ('('); NULL when it is
- * not closed. */
-const char *addr_skip_comment(const char *p);
-char *addr_normalize(const char *);
-/* Count of addresses in a From header value (commas outside quotes/<>). */
-size_t addr_count(const char *);
-/* True when addr's domain is exactly domain (case-insensitive). */
-bool addr_in_domain(const char *addr, const char *domain);
-/* Case-insensitive equality of two addresses. */
-bool addr_equal(const char *, const char *);
 
 /* write(2) all of p, retrying on EINTR and short writes: 0, or -1 with errno. */
 int write_full(int fd, const void *p, size_t n);

@@ -547,7 +547,7 @@ detached_shape(const struct raw *raw, GMimeObject *top, const struct loc *l,
  * A reader of protected headers shows the From inside the signed content:
  * of a wrapped message/rfc822 (RFC 8551 §3.1), or of a part with RFC
  * 9788's hp parameter. A pass stands only when that From shows one
- * address (policy_from_address), the From address.
+ * address (addr_from_mailbox), the From address.
  */
 void
 verify_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
@@ -567,7 +567,7 @@ verify_inner_from(GMimeObject *o, const char *from, struct verify_result *res)
 		return;
 	if (vmime_hdr_count(o, "From") != 1 ||
 	    (v = g_mime_object_get_header(o, "From")) == NULL ||
-	    (a = policy_from_address(v)) == NULL || from == NULL ||
+	    (a = addr_from_mailbox(v)) == NULL || from == NULL ||
 	    strcasecmp(a, from) != 0)
 		verify_cms_result(res, AR_POLICY,
 		    "the From inside the signed content is not the From address");

@@ -128,6 +128,20 @@ static const struct {
 	{ "", false, ALICE, SIGN_NO },
 };
 
+/* policy_sign on n From fields of value, each read as msgctx reads it. */
+static void
+sign_value(const struct conf *c, const struct sess_facts *f, const char *value,
+    size_t n, bool prot, enum cert_status st, struct sign_decision *d)
+{
+	struct from_facts ff = { NULL, 0, 0 };
+	size_t i;
+
+	for (i = 0; i < n && value != NULL; i++)
+		addr_from_add(&ff, value, c->domain);
+	policy_sign(c, f, &ff, prot, st, d);
+	addr_from_free(&ff);
+}
+
 START_TEST(from_shapes)
 {
 	struct conf *c = test_conf();
@@ -135,7 +149,7 @@ START_TEST(from_shapes)
 	    shapes[_i].login };
 	struct sign_decision d;
 
-	policy_sign(c, &f, shapes[_i].from, 1, false, CERT_OK, &d);
+	sign_value(c, &f, shapes[_i].from, 1, false, CERT_OK, &d);
 	ck_assert_msg(d.action == shapes[_i].want, "case %d (login %s, From %s): "
 	    "action %d (%s), want %d", _i, shapes[_i].login ?
 	    shapes[_i].login : "-", shapes[_i].from, d.action, d.reason,
@@ -165,11 +179,11 @@ START_TEST(status_never_rescues)
 
 	for (i = 0; i < sizeof(oncs) / sizeof(oncs[0]); i++) {
 		c->on_no_cert = oncs[i];
-		policy_sign(c, &f, ALICE, 1, false, CERT_NONE, &d);
+		sign_value(c, &f, ALICE, 1, false, CERT_NONE, &d);
 		ck_assert_int_eq(d.action, SIGN_REFUSE);
-		policy_sign(c, &f, ALICE, 1, true, CERT_OK, &d);
+		sign_value(c, &f, ALICE, 1, true, CERT_OK, &d);
 		ck_assert_int_eq(d.action, SIGN_REFUSE);
-		policy_sign(c, &f, ALICE " <" BOB ">", 1, false, CERT_OK, &d);
+		sign_value(c, &f, ALICE " <" BOB ">", 1, false, CERT_OK, &d);
 		ck_assert_int_eq(d.action, SIGN_REFUSE);
 	}
 }
@@ -189,9 +203,9 @@ START_TEST(msgctx_counts_every_from)
 	msgctx_header(m, c, "Subject", "x", c->authserv_id);
 	msgctx_header(m, c, from_names[(_i + 1) % 4], "<" ALICE ">",
 	    c->authserv_id);
-	ck_assert_int_eq(m->n_from, 2);
-	ck_assert_str_eq(m->from_value, "<" BOB ">");
-	policy_sign(c, &f, m->from_value, m->n_from, false, CERT_OK, &d);
+	ck_assert_int_eq(m->from.n, 2);
+	ck_assert_str_eq(m->from.field[0].value, "<" BOB ">");
+	policy_sign(c, &f, &m->from, false, CERT_OK, &d);
 	ck_assert_int_eq(d.action, SIGN_REFUSE);
 	msgctx_free(m);
 }
@@ -207,7 +221,7 @@ START_TEST(msgctx_same_from_twice)
 
 	msgctx_header(m, c, "From", BOB, c->authserv_id);
 	msgctx_header(m, c, "From", BOB, c->authserv_id);
-	policy_sign(c, &f, m->from_value, m->n_from, false, CERT_OK, &d);
+	policy_sign(c, &f, &m->from, false, CERT_OK, &d);
 	ck_assert_int_eq(d.action, SIGN_REFUSE);
 	msgctx_free(m);
 }
@@ -246,13 +260,13 @@ START_TEST(msgctx_folded_from)
 
 	msgctx_header(m, c, "From", "\"Bob Santoso\"\n\t<" BOB ">",
 	    c->authserv_id);
-	policy_sign(c, &f, m->from_value, m->n_from, false, CERT_OK, &d);
+	policy_sign(c, &f, &m->from, false, CERT_OK, &d);
 	ck_assert_int_eq(d.action, SIGN_YES);
 	msgctx_free(m);
 	m = msgctx_new(c);
 	msgctx_header(m, c, "From", "\"Bob Santoso\"\n\t<" BOB ">,\n "
 	    ALICE, c->authserv_id);
-	policy_sign(c, &f, m->from_value, m->n_from, false, CERT_OK, &d);
+	policy_sign(c, &f, &m->from, false, CERT_OK, &d);
 	ck_assert_int_eq(d.action, SIGN_REFUSE);
 	msgctx_free(m);
 }

@@ -198,7 +198,7 @@ static const struct {
 
 START_TEST(from_fields)
 {
-	char *a = policy_from_domain_address(froms[_i].v, D);
+	char *a = addr_from_domain_address(froms[_i].v, D);
 
 	ck_assert_msg((a != NULL) == froms[_i].ours, "case %d: %s -> %s", _i,
 	    froms[_i].v, a ? a : "(null)");
@@ -212,7 +212,7 @@ main(void)
 	Suite *s = suite_create("attack_tls");
 	TCase *tc = tcase_create("tls");
 
-	g_mime_init();	/* policy_from_domain_address decodes with GMime */
+	g_mime_init();	/* addr_from_domain_address decodes with GMime */
 	tcase_add_loop_test(tc, rcpt_shapes, 0, sizeof(env) / sizeof(env[0]));
 	tcase_add_loop_test(tc, sender_shapes, 0, sizeof(env) / sizeof(env[0]));
 	tcase_add_loop_test(tc, shapes_over_tls, 0,

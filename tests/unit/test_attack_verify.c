@@ -202,7 +202,7 @@ verify_file(const char *path, const char *from_hdr, struct verify_result *res)
 	sbuf_init(&h);
 	tl_message_split(msg, n, &h, mb);
 	if (from_hdr != NULL && strchr(from_hdr, '\n') == NULL)
-		from = policy_from_address(from_hdr);
+		from = addr_from_mailbox(from_hdr);
 	(void)smime_verify(pki, h.s != NULL ? h.s : "", mb, from, time(NULL),
 	    res);
 	ck_assert_int_eq(ERR_peek_error(), 0);
@@ -579,7 +579,7 @@ static const struct acase cases[] = {
 	  "{ hdr eve@kepriprov.go.id; openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
 	  "eve@kepriprov.go.id", AR_POLICY, "2", "eve@kepriprov.go.id", "Subject outside the signed part" },
 	/* the display name shows another address: do_verify binds no From
-	 * (policy_from_address), so the partner's valid signature is policy */
+	 * (addr_from_mailbox), so the partner's valid signature is policy */
 	{ "display name is our official's address, signer is the real From",
 	  "mkcert e mallory; msg eve@kepriprov.go.id sign $(as e)",
 	  "\"walikota@tanjungpinangkota.go.id\" <eve@kepriprov.go.id>", AR_POLICY, "2",

@@ -42,6 +42,20 @@ static const struct {
 	{ "QUIC", -1 }, { "TLSv1.", -1 }, { "TLSv1.2x", -1 },
 };
 
+/* policy_sign on n From fields of value, each read as msgctx reads it. */
+static void
+sign_value(const struct conf *c, const struct sess_facts *f, const char *value,
+    size_t n, bool prot, enum cert_status st, struct sign_decision *d)
+{
+	struct from_facts ff = { NULL, 0, 0 };
+	size_t i;
+
+	for (i = 0; i < n && value != NULL; i++)
+		addr_from_add(&ff, value, c->domain);
+	policy_sign(c, f, &ff, prot, st, d);
+	addr_from_free(&ff);
+}
+
 START_TEST(tls_version_strings)
 {
 	ck_assert_int_eq(policy_tls_version(versions[_i].v), versions[_i].want);
@@ -179,7 +193,7 @@ START_TEST(sign_decisions)
 	struct sign_decision d;
 
 	c->on_no_cert = sign_cases[_i].onc;
-	policy_sign(c, &f, sign_cases[_i].from, sign_cases[_i].n_from,
+	sign_value(c, &f, sign_cases[_i].from, sign_cases[_i].n_from,
 	    sign_cases[_i].prot, sign_cases[_i].st, &d);
 	ck_assert_msg(d.action == sign_cases[_i].want, "case %d: action %d, "
 	    "want %d", _i, d.action, sign_cases[_i].want);
@@ -197,16 +211,16 @@ START_TEST(refusal_names_the_reason)
 	    "carol@tanjungpinangkota.go.id" };
 	struct sign_decision d;
 
-	policy_sign(c, &f, "carol@tanjungpinangkota.go.id", 1, false,
+	sign_value(c, &f, "carol@tanjungpinangkota.go.id", 1, false,
 	    CERT_EXPIRED, &d);
 	ck_assert_ptr_nonnull(strstr(d.reply.text, "expired"));
 	ck_assert_ptr_nonnull(strstr(d.reply.text, "kedaluwarsa"));
-	policy_sign(c, &f, "carol@tanjungpinangkota.go.id", 1, false,
+	sign_value(c, &f, "carol@tanjungpinangkota.go.id", 1, false,
 	    CERT_REVOKED, &d);
 	ck_assert_ptr_nonnull(strstr(d.reply.text, "revoked"));
 	ck_assert_str_eq(d.reply.xcode, "5.7.1");
 	c->sign_enabled = false;
-	policy_sign(c, &f, "carol@tanjungpinangkota.go.id", 1, false,
+	sign_value(c, &f, "carol@tanjungpinangkota.go.id", 1, false,
 	    CERT_OK, &d);
 	ck_assert_int_eq(d.action, SIGN_NO);
 }
@@ -218,7 +232,7 @@ START_TEST(replies_are_safe_for_libmilter)
 	struct sess_facts f = { false, false, "TLSv1.3", "bob%s\n@x" };
 	struct sign_decision d;
 
-	policy_sign(c, &f, "alice@tanjungpinangkota.go.id", 1, false, CERT_OK, &d);
+	sign_value(c, &f, "alice@tanjungpinangkota.go.id", 1, false, CERT_OK, &d);
 	ck_assert_int_eq(d.action, SIGN_REFUSE);
 	ck_assert_ptr_null(strchr(d.reply.text, '%'));
 	ck_assert_ptr_null(strchr(d.reply.text, '\n'));

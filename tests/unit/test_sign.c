@@ -159,6 +159,11 @@ static const struct sign_case cases[] = {
 	  "line two \xc3\xa9\n--L\nContent-Type: application/octet-stream\n"
 	  "Content-Disposition: attachment; filename=\"x.bin\"\n\n"
 	  "abc\n--L--\n", 1, 0, NULL, false, ALICE, NULL },
+	/* GMime writes preamble and epilogue raw: the output stream makes
+	 * their bare LFs CRLF (issue 16: no unix2dos filter stage) */
+	{ "bare_lf_preamble", "Content-Type: multipart/mixed; boundary=\"L\""
+	  CRLF, "pre\namble\r\n\n--L\nContent-Type: text/plain\n\nisi\n"
+	  "--L--\nepi\nlogue\n", 1, 0, NULL, false, ALICE, NULL },
 	{ "7bit_with_8bit", "Content-Type: text/plain; charset=utf-8" CRLF
 	  "Content-Transfer-Encoding: 7bit" CRLF,
 	  "labelled 7bit but \xc3\xa9\xc3\xa8" CRLF, 1, 0, NULL, false, ALICE, NULL },
