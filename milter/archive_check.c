@@ -268,7 +268,7 @@ archive_reverify(const struct conf *c, const struct pki *pki,
 	sbuf_init(&err);
 	gmtime_r(&r->time, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	from = r->sender ? policy_from_address(r->sender) : NULL;
+	from = r->sender ? addr_from_mailbox(r->sender) : NULL;
 	if (r->time == (time_t)-1 ||
 	    archive_read(c, path, &hdrs, &body, &err) != 0) {
 		st->sig_bad++;

@@ -451,7 +451,7 @@ do_checked(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
     const char *qid, const char *client, struct plan *p)
 {
 	const struct conf *c = rt->conf;
-	char *from = m->n_from == 1 ? policy_from_address(m->from_value) : NULL;
+	const char *from = addr_from_signer(&m->from);
 	bool enc;
 	struct osig_result o;
 	struct audit_extra ax = { NULL, NULL, NULL, NULL };
@@ -505,7 +505,6 @@ do_checked(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 out:
 	osig_free(&o);
 	free(apath);
-	free(from);
 	sbuf_free(&err);
 }
 

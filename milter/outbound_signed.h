@@ -46,7 +46,7 @@ struct osig_result {
 
 /*
  * The check of a message m from the From address from (normalized, as
- * policy_from_address gives it; NULL when From shows no single address)
+ * addr_from_signer gives it; NULL when From shows no single address)
  * at time now. Fills out (osig_free).
  */
 void osig_check(const struct runtime *rt, const struct msgctx *m,
