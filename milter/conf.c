@@ -44,6 +44,8 @@ const struct conf_key conf_schema[] = {
 	{ "pki", C_GROUP, NULL, NOOFF, NULL },
 	{ "pki.trust_file", C_STRING, "/etc/segel/trust.pem", OFF(trust_file), check_path },
 	{ "pki.crl_dir", C_STRING, "", OFF(crl_dir), check_path },
+	{ "pki.crl_urls", C_STRLIST, NULL, NOOFF, NULL },
+	{ "pki.crl_grace", C_STRING, "24h", OFF(crl_grace_text), check_crl_grace },
 	{ "tls", C_GROUP, NULL, NOOFF, NULL },
 	{ "tls.enforce", C_BOOL, "true", OFF(tls_enforce), NULL },
 	{ "tls.min_version", C_ENUM, "TLSv1.2", OFF(tls_min_version), check_tlsver },
@@ -130,6 +132,7 @@ type_name(enum ctype t)
 	case C_BOOL:	return "true or false";
 	case C_INT:	return "a whole number";
 	case C_CIDRS:	return "a list of addresses [ \"a/n\", ... ]";
+	case C_STRLIST:	return "a list of strings [ \"...\", ... ]";
 	}
 	return "?";
 }
@@ -146,6 +149,7 @@ conf_type_ok(enum ctype t, const config_setting_t *s)
 	case C_BOOL:	return st == CONFIG_TYPE_BOOL;
 	case C_INT:	return st == CONFIG_TYPE_INT || st == CONFIG_TYPE_INT64;
 	case C_CIDRS:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
+	case C_STRLIST:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
 	}
 	return false;
 }
@@ -306,6 +310,7 @@ conf_load(const char *path, struct diag *d)
 		if (conf_schema[i].type != C_BOOL)
 			load_key(&lc, c, &cfg, &conf_schema[i]);
 	load_cidrs(&lc, c, &cfg);
+	load_crl_urls(&lc, c, &cfg);
 	load_login_map(&lc, c);
 	conf_cross_checks(&lc, c, &cfg);
 	if (c->footer != NULL && c->footer[0] == '\0') {
@@ -337,6 +342,7 @@ conf_free(struct conf *c)
 	free(c->socket_group);
 	free(c->trust_file);
 	free(c->crl_dir);
+	conf_crl_free(c);
 	free(c->cert_dir);
 	free(c->trusted_hosts);
 	free(c->login_map);

@@ -11,7 +11,7 @@
 
 #include "conf.h"
 
-enum ctype { C_GROUP, C_STRING, C_ENUM, C_BOOL, C_INT, C_CIDRS };
+enum ctype { C_GROUP, C_STRING, C_ENUM, C_BOOL, C_INT, C_CIDRS, C_STRLIST };
 
 struct loadctx;
 typedef void (*conf_check_fn)(struct loadctx *, struct conf *,
@@ -56,11 +56,15 @@ CONF_CHECK(check_tag);
 CONF_CHECK(check_footer);
 CONF_CHECK(check_size);
 CONF_CHECK(check_pin_file);
+CONF_CHECK(check_crl_grace);
 #undef CONF_CHECK
 
 /* conf_check.c: what needs more than one key */
 void load_cidrs(struct loadctx *, struct conf *, const config_t *);
 void load_login_map(struct loadctx *, struct conf *);
+/* conf_crl.c: pki.crl_urls */
+void load_crl_urls(struct loadctx *, struct conf *, const config_t *);
+void conf_crl_free(struct conf *);
 void conf_cross_checks(struct loadctx *, struct conf *, const config_t *);
 
 #endif

@@ -196,8 +196,11 @@ pki_load(const struct conf *c, struct diag *d)
 		goto fail;
 	if (c->crl_dir != NULL && c->crl_dir[0] != '\0')
 		pki_load_crls(p, c->crl_dir, d);
+	p->crl_grace = c->crl_grace;
+	/* extended support and deltas: every CRL shape of RFC 5280 (pki.h) */
 	if (sk_X509_CRL_num(p->crls) > 0)
-		flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+		flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL |
+		    X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS;
 	if (flags != 0)
 		X509_STORE_set_flags(p->store, flags);
 	X509_STORE_set_purpose(p->store, X509_PURPOSE_SMIME_SIGN);
@@ -225,14 +228,16 @@ pki_verify_cert(const struct pki *p, X509 *cert, STACK_OF(X509) *chain,
     time_t t)
 {
 	X509_STORE_CTX *ctx;
+	STACK_OF(X509) *untrusted = NULL;
 	int err = X509_V_ERR_UNSPECIFIED;
 
 	if (p == NULL || cert == NULL)
 		return X509_V_ERR_UNSPECIFIED;
 	ERR_clear_error();
-	if ((ctx = X509_STORE_CTX_new()) == NULL)
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    (untrusted = pki_untrusted(p, chain)) == NULL)
 		goto out;
-	if (!X509_STORE_CTX_init(ctx, p->store, cert, chain))
+	if (!X509_STORE_CTX_init(ctx, p->store, cert, untrusted))
 		goto out;
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
 	if (t != 0)
@@ -243,6 +248,7 @@ pki_verify_cert(const struct pki *p, X509 *cert, STACK_OF(X509) *chain,
 		err = X509_V_ERR_UNSPECIFIED;
 out:
 	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);
 	ERR_clear_error();
 	return err;
 }
@@ -250,21 +256,16 @@ out:
 int
 pki_is_revoked(const struct pki *p, X509 *cert)
 {
-	const X509_NAME *issuer;
 	X509_REVOKED *rev;
-	X509_CRL *crl;
 	int i;
 
 	if (p == NULL || cert == NULL)
 		return 0;
-	issuer = X509_get_issuer_name(cert);
-	for (i = 0; i < sk_X509_CRL_num(p->crls); i++) {
-		crl = sk_X509_CRL_value(p->crls, i);
-		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), issuer) != 0)
-			continue;
-		if (X509_CRL_get0_by_serial(crl, &rev,
-		    (ASN1_INTEGER *)X509_get0_serialNumber(cert)) == 1)
+	/* by cert: an entry of the cert's issuer, also in an indirect CRL
+	 * (certificateIssuer) or a delta; 2 is removeFromCRL */
+	for (i = 0; i < sk_X509_CRL_num(p->crls); i++)
+		if (X509_CRL_get0_by_cert(sk_X509_CRL_value(p->crls, i), &rev,
+		    cert) == 1)
 			return 1;
-	}
 	return 0;
 }

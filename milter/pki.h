@@ -30,6 +30,7 @@ struct pki {
 	X509_STORE *store;		/* trust anchors + CRLs + flags */
 	STACK_OF(X509) *anchors;	/* the certificates of trust_file */
 	STACK_OF(X509_CRL) *crls;	/* the CRLs of crl_dir */
+	long crl_grace;			/* pki.crl_grace, seconds */
 };
 
 /* Returns NULL (problems in d) when trust_file cannot be used. */
@@ -44,5 +45,28 @@ int pki_verify_cert(const struct pki *, X509 *cert, STACK_OF(X509) *chain,
     time_t t);
 /* True when cert's serial is listed by a CRL of its issuer in pki. */
 int pki_is_revoked(const struct pki *, X509 *cert);
+
+/*
+ * pki_crl.c: every CRL shape of RFC 5280 (a CRL signed by the CA's separate
+ * CRL-signing key, an indirect CRL, a delta CRL) is used by OpenSSL's
+ * extended CRL support, which pki_load() turns on; a CRL signer that is
+ * not on the certificate's path is looked for among the untrusted
+ * certificates, so every verification passes pki_untrusted()'s stack: its
+ * own certificates plus those of trust_file (where a CRL-signing
+ * certificate is put). Free it with sk_X509_free() (no references taken).
+ */
+STACK_OF(X509) *pki_untrusted(const struct pki *, STACK_OF(X509) *certs);
+
+/*
+ * The stale-CRL rule. A certificate is "covered" by a CRL of crl_dir that
+ * its issuer signed (or, for an indirect CRL, that the cRLIssuer of its
+ * CRL distribution point signed); deltas aside. When every CRL covering
+ * cert or a certificate of chain (the anchor aside) is past its nextUpdate
+ * by more than pki.crl_grace at time t, the revocation status is unknown:
+ * returns 1 and says which CRL in *why (caller frees). 0 when each is
+ * current or covered by none (an issuer that publishes no CRL here).
+ */
+int pki_crl_stale(const struct pki *, X509 *cert, STACK_OF(X509) *chain,
+    time_t t, char **why);
 
 #endif

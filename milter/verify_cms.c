@@ -226,10 +226,12 @@ chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
     STACK_OF(X509_CRL) *crls, time_t t)
 {
 	X509_STORE_CTX *ctx;
+	STACK_OF(X509) *untrusted = NULL;
 	int err = X509_V_ERR_UNSPECIFIED;
 
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    !X509_STORE_CTX_init(ctx, pki->store, x, certs))
+	    (untrusted = pki_untrusted(pki, certs)) == NULL ||
+	    !X509_STORE_CTX_init(ctx, pki->store, x, untrusted))
 		goto out;
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
 	X509_STORE_CTX_set_verify_cb(ctx, chain_cb);
@@ -243,6 +245,7 @@ chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
 		err = X509_V_ERR_UNSPECIFIED;
 out:
 	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);
 	return err;
 }
 
@@ -347,6 +350,11 @@ check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
 			verify_cms_result(res, AR_FAIL, s);
 			free(s);
 		}
+	} else if (res->result != AR_POLICY &&
+	    pki_crl_stale(pki, x, certs, now, &s)) {
+		/* the stale-CRL rule (pki.h): not a pass, and saying why */
+		verify_cms_result(res, AR_TEMPERROR, s);
+		free(s);
 	} else if ((why = weak_digest(si)) != NULL || (why = weak_key(x)) != NULL)
 		verify_cms_result(res, AR_POLICY, why);
 	else if (res->result != AR_POLICY) {
