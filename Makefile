@@ -40,6 +40,7 @@ LDFLAGS  += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)
 # Everything but the libmilter glue and the two mains is a library that unit
 # tests link without libmilter.
 CTL_SRCS  = milter/segelctl.c milter/segelctl_list.c milter/segelctl_change.c
+CTL_SRCS += milter/segelctl_crl.c
 CTL_OBJS  = $(CTL_SRCS:milter/%.c=$(BUILD)/obj/%.o)
 BIN_SRCS  = milter/glue.c milter/main.c $(CTL_SRCS)
 LIB_SRCS  = $(filter-out $(BIN_SRCS),$(wildcard milter/*.c))
