@@ -52,6 +52,8 @@ pki_verify_cb(int ok, X509_STORE_CTX *ctx)
 		return ok;
 	switch (X509_STORE_CTX_get_error(ctx)) {
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
+	case X509_V_ERR_DIFFERENT_CRL_SCOPE:	/* only others' CRLs (an
+						   indirect one): none */
 	case X509_V_ERR_CRL_HAS_EXPIRED:
 	case X509_V_ERR_CRL_NOT_YET_VALID:
 		X509_STORE_CTX_set_error(ctx, X509_V_OK);
@@ -165,6 +167,7 @@ pki_load_crls(struct pki *p, const char *dir, struct diag *d)
 			pki_check_crl_time(crl, path, d);
 			X509_STORE_add_crl(p->store, crl);
 			sk_X509_CRL_push(p->crls, crl);	/* owns got's ref */
+			pki_note_indirect(p, crl);	/* no ref of its own */
 		}
 		sk_X509_CRL_free(got);
 		ERR_clear_error();
@@ -219,6 +222,7 @@ pki_free(struct pki *p)
 		return;
 	X509_STORE_free(p->store);
 	sk_X509_pop_free(p->anchors, X509_free);
+	sk_X509_CRL_free(p->xcrls);
 	sk_X509_CRL_pop_free(p->crls, X509_CRL_free);
 	free(p);
 }
@@ -229,6 +233,7 @@ pki_verify_cert(const struct pki *p, X509 *cert, STACK_OF(X509) *chain,
 {
 	X509_STORE_CTX *ctx;
 	STACK_OF(X509) *untrusted = NULL;
+	STACK_OF(X509_CRL) *xcrls = NULL;
 	int err = X509_V_ERR_UNSPECIFIED;
 
 	if (p == NULL || cert == NULL)
@@ -240,6 +245,8 @@ pki_verify_cert(const struct pki *p, X509 *cert, STACK_OF(X509) *chain,
 	if (!X509_STORE_CTX_init(ctx, p->store, cert, untrusted))
 		goto out;
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
+	if ((xcrls = pki_crls(p, NULL)) != NULL)
+		X509_STORE_CTX_set0_crls(ctx, xcrls);
 	if (t != 0)
 		X509_STORE_CTX_set_time(ctx, 0, t);
 	if (X509_verify_cert(ctx) == 1)
@@ -249,6 +256,7 @@ pki_verify_cert(const struct pki *p, X509 *cert, STACK_OF(X509) *chain,
 out:
 	X509_STORE_CTX_free(ctx);
 	sk_X509_free(untrusted);
+	sk_X509_CRL_free(xcrls);
 	ERR_clear_error();
 	return err;
 }

@@ -31,6 +31,8 @@ struct pki {
 	STACK_OF(X509) *anchors;	/* the certificates of trust_file */
 	STACK_OF(X509_CRL) *crls;	/* the CRLs of crl_dir */
 	long crl_grace;			/* pki.crl_grace, seconds */
+	STACK_OF(X509_CRL) *xcrls;	/* the indirect ones among crls:
+					   pki_crls() */
 };
 
 /* Returns NULL (problems in d) when trust_file cannot be used. */
@@ -56,6 +58,15 @@ int pki_is_revoked(const struct pki *, X509 *cert);
  * certificate is put). Free it with sk_X509_free() (no references taken).
  */
 STACK_OF(X509) *pki_untrusted(const struct pki *, STACK_OF(X509) *certs);
+/*
+ * OpenSSL's store finds a CRL by the certificate's issuer name, so never an
+ * indirect CRL: those are given to each verification with the message's
+ * own (crls, may be NULL). NULL when there are none; else a new stack,
+ * freed with sk_X509_CRL_free().
+ */
+STACK_OF(X509_CRL) *pki_crls(const struct pki *, STACK_OF(X509_CRL) *crls);
+/* Notes crl (of crl_dir, already in p->crls) in p->xcrls when indirect. */
+void pki_note_indirect(struct pki *, X509_CRL *crl);
 
 /*
  * The stale-CRL rule. A certificate is "covered" by a CRL of crl_dir that

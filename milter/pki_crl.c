@@ -35,6 +35,38 @@ pki_untrusted(const struct pki *p, STACK_OF(X509) *certs)
 	return all;
 }
 
+void
+pki_note_indirect(struct pki *p, X509_CRL *crl)
+{
+	ISSUING_DIST_POINT *idp;
+
+	idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, NULL,
+	    NULL);
+	if (idp != NULL && idp->indirectCRL) {
+		if (p->xcrls == NULL)
+			p->xcrls = sk_X509_CRL_new_null();
+		if (p->xcrls != NULL)
+			(void)sk_X509_CRL_push(p->xcrls, crl);
+	}
+	ISSUING_DIST_POINT_free(idp);
+}
+
+STACK_OF(X509_CRL) *
+pki_crls(const struct pki *p, STACK_OF(X509_CRL) *crls)
+{
+	STACK_OF(X509_CRL) *all;
+	int i;
+
+	if (sk_X509_CRL_num(p->xcrls) <= 0)
+		return NULL;
+	if ((all = crls != NULL ? sk_X509_CRL_dup(crls) :
+	    sk_X509_CRL_new_null()) == NULL)
+		return NULL;
+	for (i = 0; i < sk_X509_CRL_num(p->xcrls); i++)
+		(void)sk_X509_CRL_push(all, sk_X509_CRL_value(p->xcrls, i));
+	return all;
+}
+
 /* True when crl carries a deltaCRLIndicator (RFC 5280 5.2.4). */
 static bool
 crl_is_delta(X509_CRL *crl)

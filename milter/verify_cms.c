@@ -227,6 +227,7 @@ chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
 {
 	X509_STORE_CTX *ctx;
 	STACK_OF(X509) *untrusted = NULL;
+	STACK_OF(X509_CRL) *xcrls = pki_crls(pki, crls);
 	int err = X509_V_ERR_UNSPECIFIED;
 
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
@@ -236,7 +237,9 @@ chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
 	X509_STORE_CTX_set_verify_cb(ctx, chain_cb);
 	X509_STORE_CTX_set_time(ctx, 0, t);
-	if (sk_X509_CRL_num(crls) > 0)
+	if (xcrls != NULL)		/* crl_dir's indirect CRLs too */
+		X509_STORE_CTX_set0_crls(ctx, xcrls);
+	else if (sk_X509_CRL_num(crls) > 0)
 		X509_STORE_CTX_set0_crls(ctx, crls);
 	if (X509_verify_cert(ctx) == 1)
 		err = listed_in_crl_dir(pki, X509_STORE_CTX_get0_chain(ctx)) ?
@@ -246,6 +249,7 @@ chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
 out:
 	X509_STORE_CTX_free(ctx);
 	sk_X509_free(untrusted);
+	sk_X509_CRL_free(xcrls);
 	return err;
 }
 
