@@ -184,6 +184,8 @@ install: $(BUILD)/segel-milter $(BUILD)/segelctl
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-milter.service > $(DESTDIR)/lib/systemd/system/segel-milter.service
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-expiring.service > $(DESTDIR)/lib/systemd/system/segel-expiring.service
 	install -m 0644 systemd/segel-expiring.timer $(DESTDIR)/lib/systemd/system/segel-expiring.timer
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-crl-update.service > $(DESTDIR)/lib/systemd/system/segel-crl-update.service
+	install -m 0644 systemd/segel-crl-update.timer $(DESTDIR)/lib/systemd/system/segel-crl-update.timer
 	install -m 0644 systemd/segel.sysusers $(DESTDIR)/usr/lib/sysusers.d/segel.conf
 	install -m 0644 systemd/segel.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/segel.conf
 	install -d $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail
