@@ -288,7 +288,7 @@ crl_describe(X509_CRL *crl, struct sbuf *msg)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL,
 	    NULL);
-	char *iss = X509_NAME_oneline(X509_CRL_get_issuer(crl), NULL, 0);
+	char *iss = pki_name_text(X509_CRL_get_issuer(crl));
 	char buf[64] = "none";
 	BIO *bio;
 	int n;
@@ -300,9 +300,9 @@ crl_describe(X509_CRL *crl, struct sbuf *msg)
 			buf[n] = '\0';
 		BIO_free(bio);
 	}
-	sbuf_printf(msg, "CRL of %s, number %ld, next update %s",
-	    iss ? iss : "?", num ? ASN1_INTEGER_get(num) : -1L, buf);
-	OPENSSL_free(iss);
+	sbuf_printf(msg, "CRL of %s, number %ld, next update %s", iss,
+	    num ? ASN1_INTEGER_get(num) : -1L, buf);
+	free(iss);
 	ASN1_INTEGER_free(num);
 	ERR_clear_error();
 }

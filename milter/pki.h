@@ -58,6 +58,8 @@ int pki_is_revoked(const struct pki *, X509 *cert);
  * certificate is put). Free it with sk_X509_free() (no references taken).
  */
 STACK_OF(X509) *pki_untrusted(const struct pki *, STACK_OF(X509) *certs);
+/* nm as RFC 2253 text ("CN=...,O=...,C=ID"); caller frees. */
+char *pki_name_text(const X509_NAME *nm);
 /*
  * OpenSSL's store finds a CRL by the certificate's issuer name, so never an
  * indirect CRL: those are given to each verification with the message's

@@ -20,6 +20,20 @@
 #include "pki.h"
 #include "util.h"
 
+char *
+pki_name_text(const X509_NAME *nm)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *s = NULL, *p;
+	long n;
+
+	if (bio != NULL && X509_NAME_print_ex(bio, nm, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (n = BIO_get_mem_data(bio, &p)) >= 0)
+		s = xstrndup(p, (size_t)n);
+	BIO_free(bio);
+	return s != NULL ? s : xstrdup("?");
+}
+
 STACK_OF(X509) *
 pki_untrusted(const struct pki *p, STACK_OF(X509) *certs)
 {
@@ -149,11 +163,11 @@ cert_crl_stale(const struct pki *p, X509 *cert, time_t t, char **why)
 		nb[len > 0 ? len : 0] = '\0';
 		BIO_free(bio);
 	}
-	issuer = X509_NAME_oneline(X509_CRL_get_issuer(stale), NULL, 0);
+	issuer = pki_name_text(X509_CRL_get_issuer(stale));
 	*why = xasprintf("revocation status unknown: the CRL of %s is past "
 	    "its nextUpdate (%s) by more than pki.crl_grace (%lds)",
-	    issuer ? issuer : "?", nb, p->crl_grace);
-	OPENSSL_free(issuer);
+	    issuer, nb, p->crl_grace);
+	free(issuer);
 	return 1;
 }
 

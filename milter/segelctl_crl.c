@@ -166,14 +166,14 @@ crl_status_stale(const struct conf *c, const struct pki *p, struct diag *d)
 		next = X509_CRL_get0_nextUpdate(sk_X509_CRL_value(p->crls, i));
 		if (next == NULL || X509_cmp_time(next, &limit) >= 0)
 			continue;
-		iss = X509_NAME_oneline(X509_CRL_get_issuer(
-		    sk_X509_CRL_value(p->crls, i)), NULL, 0);
+		iss = pki_name_text(X509_CRL_get_issuer(
+		    sk_X509_CRL_value(p->crls, i)));
 		diag_add(d, DIAG_WARNING, c->crl_dir, 0, "pki.crl_grace",
 		    "the CRL of %s is out of date beyond pki.crl_grace (%s): "
 		    "certificates it covers are not used for signing (451) "
 		    "and their signatures are smime=temperror until a current "
-		    "CRL is fetched", iss ? iss : "?", c->crl_grace_text);
-		OPENSSL_free(iss);
+		    "CRL is fetched", iss, c->crl_grace_text);
+		free(iss);
 	}
 }
 
