@@ -353,8 +353,14 @@ crlfetch_one(const struct pki *p, const char *dir, const char *url,
 		rc = crl_take(p, dir, path, got, &why);
 	sbuf_printf(msg, "%s: %s", url, rc == CRL_UPDATED ? "updated: " :
 	    rc == CRL_UNCHANGED ? "unchanged: " : "FAILED: ");
-	if (rc == CRL_FAILED)
-		sbuf_adds(msg, why.s ? why.s : "?");
+	if (rc == CRL_FAILED) {
+		const char *w = why.s ? why.s : "?";
+		size_t n = strlen(url);
+
+		if (strncmp(w, url, n) == 0 && strncmp(w + n, ": ", 2) == 0)
+			w += n + 2;	/* http.c names the URL already */
+		sbuf_adds(msg, w);
+	}
 	else
 		crl_describe(got, msg);
 	X509_CRL_free(got);

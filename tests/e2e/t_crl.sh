@@ -104,6 +104,20 @@ crl 9 0 "$W/www/bsre.crl" "alice@$DOMAIN"
 "$CTL" -c "$H/segel.conf" crl update >"$W/untrusted.out" 2>&1 || true
 grep -q "FAILED: its issuer is not in pki.trust_file" "$W/untrusted.out" && pass "CRL of an issuer outside trust_file refused" ||
 	fail "untrusted issuer" "$(cat "$W/untrusted.out")"
+
+# a distribution point that is not there, and one that hangs
+segel_conf_set pki.crl_urls "[ \"http://127.0.0.1:$PORT/gone.crl\", \"http://127.0.0.1:$PORT/slow/bsre.crl\" ]"
+SEGELCTL_CRL_TIMEOUT=2 "$CTL" -c "$H/segel.conf" crl update >"$W/down.out" 2>&1 && rc=0 || rc=$?
+if [ "$rc" = 1 ] && grep -q "gone.crl: FAILED: HTTP 404" "$W/down.out" &&
+	grep -q "slow/bsre.crl: FAILED: .*timed out" "$W/down.out"; then
+	pass "crl update: a 404 and a server that hangs (2 s) both FAILED, exit 1"
+else
+	fail "404/slow" "rc $rc: $(cat "$W/down.out")"
+fi
+# the report counts the runs: ok, replay, untrusted, 404/slow
+"$CTL" -c "$H/segel.conf" report --since 2000-01-01 >"$W/report.out" 2>&1 || true
+grep -q "^CRL updates: 4, failed: 3" "$W/report.out" && pass "segelctl report: CRL updates: 4, failed: 3" ||
+	fail "report" "$(grep -A4 'CRL updates' "$W/report.out" || tail -n 5 "$W/report.out")"
 segel_conf_unset pki.crl_urls
 
 # the stale-CRL rule and the separate-key shape
