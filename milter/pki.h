@@ -7,10 +7,13 @@
  * the store checks revocation of the whole chain (X509_V_FLAG_CRL_CHECK|
  * CRL_CHECK_ALL); an issuer for which no CRL is known is accepted (no CRL
  * is published for it), and an expired CRL still counts for the serials it
- * lists (logged as a warning at load). Purpose: S/MIME signing.
+ * lists (logged as a warning at load). Whether an expired CRL still tells
+ * that a certificate is not revoked is the stale-CRL rule (pki_crl_stale,
+ * pki.crl_grace), which the signer and the verifier apply on top. Purpose: S/MIME signing.
  *
  * Both exceptions are made by the store's verify callback, which clears
- * X509_V_ERR_UNABLE_TO_GET_CRL, X509_V_ERR_CRL_HAS_EXPIRED and
+ * X509_V_ERR_UNABLE_TO_GET_CRL, X509_V_ERR_DIFFERENT_CRL_SCOPE (only CRLs
+ * that do not cover it: none), X509_V_ERR_CRL_HAS_EXPIRED and
  * X509_V_ERR_CRL_NOT_YET_VALID; every other error stands. A CRL file that
  * cannot be read is a DIAG_ERROR naming it (the others still load).
  * pki_verify_cert() uses its own X509_STORE_CTX and never changes the store,
