@@ -11,9 +11,12 @@
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each)
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 #   make check-install  README's install steps on this machine (fresh root only)
+#   make deb        the Debian package build/segel_VERSION_amd64.deb (lintian clean)
+#   make check-deb  installs, runs and purges that package (fresh root only)
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
+MANDIR   ?= $(PREFIX)/share/man
 DESTDIR  ?=
 SANITIZE ?= 0
 CC       ?= cc
@@ -39,7 +42,8 @@ LDFLAGS  += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)
 
 # Everything but the libmilter glue and the two mains is a library that unit
 # tests link without libmilter.
-CTL_SRCS  = milter/segelctl.c milter/segelctl_list.c milter/segelctl_change.c
+CTL_SRCS  = milter/segelctl.c milter/segelctl_list.c milter/segelctl_change.c \
+	    milter/segelctl_records.c
 CTL_SRCS += milter/segelctl_crl.c
 CTL_OBJS  = $(CTL_SRCS:milter/%.c=$(BUILD)/obj/%.o)
 BIN_SRCS  = milter/glue.c milter/main.c $(CTL_SRCS)
@@ -86,8 +90,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/obj/testlib.o $(LIB) | $(BUILD)/tests
 #                swaks with its TLS and SASL Perl modules, Cyrus SASL, the
 #                independent S/MIME judges, the report's renderer and OCR,
 #                Sendmail's m4 files, an RFC 8601 parser
-#   DEB_TOOLS    fuzzing (clang, libFuzzer), valgrind, benchmarks (OpenDKIM,
-#                perf)
+#                and promtool (Prometheus: the metrics file and alert rules)
+#   DEB_TOOLS    fuzzing (clang, libFuzzer; llvm for llvm-symbolizer: the
+#                sanitizers' suppressions match function names), valgrind,
+#                benchmarks (OpenDKIM, perf)
 # tests/check-deps checks afterwards that every command and module the
 # scripts use is really there.
 DEB_RUNTIME = libmilter1.0.1 libssl3 libgmime-3.0-0 libconfig9 libglib2.0-0 \
@@ -98,8 +104,10 @@ DEB_TEST = check miltertest swaks libnet-ssleay-perl libio-socket-ssl-perl \
 	libauthen-sasl-perl libdigest-hmac-perl gpgsm gpg-agent \
 	python3 python3-cryptography python3-authres faketime libfaketime util-linux \
 	procps iproute2 e2fsprogs systemd chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng \
-	sendmail-cf m4 softhsm2 opensc python3-pykcs11
-DEB_TOOLS = clang libclang-rt-14-dev valgrind opendkim opendkim-tools linux-perf
+	sendmail-cf m4 softhsm2 opensc python3-pykcs11 prometheus
+DEB_TOOLS = clang libclang-rt-14-dev llvm valgrind opendkim opendkim-tools linux-perf
+# the manual pages' test (tests/e2e/t_man.sh: groff -ww, man -l)
+DEB_TEST += groff-base man-db
 DEB_PKGS = $(DEB_RUNTIME) $(DEB_BUILD) $(DEB_TEST) $(DEB_TOOLS)
 
 # $(call apt_install,PACKAGES): install those not yet installed; a no-op
@@ -184,6 +192,10 @@ install: $(BUILD)/segel-milter $(BUILD)/segelctl
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-milter.service > $(DESTDIR)/lib/systemd/system/segel-milter.service
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-expiring.service > $(DESTDIR)/lib/systemd/system/segel-expiring.service
 	install -m 0644 systemd/segel-expiring.timer $(DESTDIR)/lib/systemd/system/segel-expiring.timer
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-stamp.service > $(DESTDIR)/lib/systemd/system/segel-stamp.service
+	install -m 0644 systemd/segel-stamp.timer $(DESTDIR)/lib/systemd/system/segel-stamp.timer
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-notify.service > $(DESTDIR)/lib/systemd/system/segel-notify.service
+	install -m 0644 systemd/segel-notify.timer $(DESTDIR)/lib/systemd/system/segel-notify.timer
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-crl-update.service > $(DESTDIR)/lib/systemd/system/segel-crl-update.service
 	install -m 0644 systemd/segel-crl-update.timer $(DESTDIR)/lib/systemd/system/segel-crl-update.timer
 	install -m 0644 systemd/segel.sysusers $(DESTDIR)/usr/lib/sysusers.d/segel.conf
@@ -193,6 +205,9 @@ install: $(BUILD)/segel-milter $(BUILD)/segelctl
 	install -m 0644 smtp-tls/README.md $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/
 	install -m 0644 smtp-tls/postfix/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix/
 	install -m 0644 smtp-tls/sendmail/* $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 # README's install steps, walked as root in a fresh Debian 12 root (the
@@ -202,9 +217,36 @@ install: $(BUILD)/segel-milter $(BUILD)/segelctl
 check-install:
 	tests/install/t_readme_install.sh
 
+# The Debian package (debian/, debhelper compat 13): dpkg-buildpackage
+# -us -uc -b in a copy of the tree (build/deb/segel-VERSION: its "debian/rules
+# clean" runs "make clean" there, not here), then lintian, which fails the
+# target on any error or warning (informational tags are shown too). The
+# .deb, .changes and .buildinfo are copied into build/.
+DEB_PACKAGING = debhelper lintian
+deps-deb:
+	$(call apt_install,$(DEB_BUILD) $(DEB_PACKAGING))
+
+deb: deps-deb
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(VERSION)" ] || \
+		{ echo "make deb: debian/changelog says $$v, the Makefile's VERSION $(VERSION)"; exit 1; }
+	rm -rf build/deb && mkdir -p build/deb/segel-$(VERSION)
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C build/deb/segel-$(VERSION) -xf -
+	cd build/deb/segel-$(VERSION) && dpkg-buildpackage -us -uc -b
+	cp build/deb/*.deb build/deb/*.changes build/deb/*.buildinfo build/
+	lintian --fail-on error,warning --display-info build/segel_$(VERSION)_amd64.changes
+	@echo "make deb: build/segel_$(VERSION)_amd64.deb"
+
+# The package installed on this machine (apt-get install ./build/segel_*.deb),
+# its programs run against a test store, then purged: see
+# tests/install/t_deb.sh. Not part of "make check": it changes the machine.
+#   ../shared/tools/fresh-machine make check-deb
+check-deb: deb
+	tests/install/t_deb.sh
+
 clean:
 	rm -rf build
 
+.PHONY: deb deps-deb check-deb
 .PHONY: all deps deps-runtime deps-build deps-interop check check-unit check-install check-sanitize demo bench interop fuzz fuzz-check install clean
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/glue.d $(CTL_OBJS:.o=.d) \

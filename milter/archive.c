@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "archive.h"
 #include "util.h"
 
@@ -132,4 +134,52 @@ out:
 	free(final);
 	free(day);
 	return r;
+}
+
+int
+archive_sha256(const char *path, char hex[65], struct sbuf *err)
+{
+	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+	EVP_MD_CTX *ctx = NULL;
+	unsigned int mdlen, i;
+	ssize_t n = 0;
+	int fd, r = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		sbuf_printf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+	if (n < 0) {
+		sbuf_printf(err, "read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		goto out;
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	r = 0;
+out:
+	if (r != 0 && n >= 0)
+		sbuf_printf(err, "%s: SHA-256 failed", path);
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	return r;
+}
+
+const char *
+archive_relative(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (strncmp(path, dir, n) == 0 && path[n] == '/')
+		return path + n + 1;
+	return path;
 }

@@ -22,4 +22,11 @@ int archive_store(const char *dir, time_t when, const char *queue_id,
     const char *message_id, const char *headers, const struct msgbuf *body,
     char **path_out, struct sbuf *err);
 
+/* The hex SHA-256 of the file at path into hex[65], read back from disk
+ * (what the audit record names, issue 13). 0, or -1 with err set. */
+int archive_sha256(const char *path, char hex[65], struct sbuf *err);
+
+/* path below dir as written in the audit record (no leading dir/). */
+const char *archive_relative(const char *dir, const char *path);
+
 #endif

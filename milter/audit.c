@@ -116,9 +116,28 @@ audit_json_string(struct sbuf *b, const char *s)
 	sbuf_adds(b, "\"");
 }
 
+/* The fields of issue 13, each only when set: older records keep their
+ * shape. */
 static void
-audit_format(struct sbuf *b, const struct audit_rec *r, const char *prev,
-    time_t now)
+audit_format_extra(struct sbuf *b, const struct audit_extra *x)
+{
+	const char *names[] = { "archive", "archive_sha256", "tsa_time",
+	    "tsa_token" };
+	const char *vals[] = { x->archive, x->archive_sha256, x->tsa_time,
+	    x->tsa_token };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (vals[i] == NULL)
+			continue;
+		sbuf_printf(b, ",\"%s\":", names[i]);
+		audit_json_string(b, vals[i]);
+	}
+}
+
+static void
+audit_format(struct sbuf *b, const struct audit_rec *r,
+    const struct audit_extra *x, const char *prev, time_t now)
 {
 	static const char *const names[] = { "event", "queue_id",
 	    "message_id", "role", "sender", "login", "cert_serial", "result",
@@ -137,6 +156,8 @@ audit_format(struct sbuf *b, const struct audit_rec *r, const char *prev,
 		sbuf_printf(b, ",\"%s\":", names[i]);
 		audit_json_string(b, vals[i]);
 	}
+	if (x != NULL)
+		audit_format_extra(b, x);
 	sbuf_printf(b, ",\"prev\":\"%s\"}\n", prev);
 }
 
@@ -366,6 +387,13 @@ audit_head(struct audit *a, char head[65])
 int
 audit_write(struct audit *a, const struct audit_rec *r)
 {
+	return audit_write_ext(a, r, NULL);
+}
+
+int
+audit_write_ext(struct audit *a, const struct audit_rec *r,
+    const struct audit_extra *x)
+{
 	struct sbuf b;
 	char prev[65];
 	int nl = 0, rc = -1, saved;
@@ -378,7 +406,7 @@ audit_write(struct audit *a, const struct audit_rec *r)
 		goto out;
 	if (nl)
 		sbuf_adds(&b, "\n");	/* close a torn line first */
-	audit_format(&b, r, prev, time(NULL));
+	audit_format(&b, r, x, prev, time(NULL));
 	if (audit_write_all(a->fd, b.s, b.len) != 0 || fsync(a->fd) != 0)
 		goto out;
 	rc = 0;
@@ -551,7 +579,9 @@ audit_entry_slot(struct audit_entry *e, const char *key)
 		{ "login", &e->login }, { "cert_serial", &e->cert_serial },
 		{ "result", &e->result }, { "reason", &e->reason },
 		{ "client", &e->client }, { "unit", &e->unit },
-		{ "prev", &e->prev },
+		{ "prev", &e->prev }, { "archive", &e->archive },
+		{ "archive_sha256", &e->archive_sha256 },
+		{ "tsa_token", &e->tsa_token }, { "tsa_time", &e->tsa_time },
 	};
 	size_t i;
 
@@ -634,6 +664,10 @@ audit_entry_free(struct audit_entry *e)
 	free(e->client);
 	free(e->unit);
 	free(e->prev);
+	free(e->archive);
+	free(e->archive_sha256);
+	free(e->tsa_token);
+	free(e->tsa_time);
 	memset(e, 0, sizeof(*e));
 }
 

@@ -31,6 +31,15 @@ struct audit_rec {
 	const char *unit;	/* signer's OU, for reports */
 };
 
+/* Fields of issue 13, each written only when set (older records keep
+ * their shape). */
+struct audit_extra {
+	const char *archive;	/* archive file, relative to archive.dir */
+	const char *archive_sha256;	/* hex SHA-256 of its bytes */
+	const char *tsa_time;	/* event "stamp": its genTime, ISO 8601 */
+	const char *tsa_token;	/* event "stamp": base64 DER TimeStampToken */
+};
+
 struct audit;
 
 /* Opens (creating 0600: the MTA has the socket only) path. NULL with err
@@ -39,6 +48,9 @@ struct audit *audit_open(const char *path, struct sbuf *err);
 void audit_close(struct audit *);
 /* Appends one record. 0, or -1 with errno set. Thread-safe. */
 int audit_write(struct audit *, const struct audit_rec *);
+/* The same with the fields of x (NULL: none). */
+int audit_write_ext(struct audit *, const struct audit_rec *,
+    const struct audit_extra *x);
 
 /*
  * The chain's head: the hash of the last record, 64 zeros when there is
@@ -72,6 +84,7 @@ int audit_verify(const char *path, const char *anchor, struct sbuf *err);
 struct audit_entry {
 	char *time, *event, *queue_id, *message_id, *role, *sender, *login,
 	    *cert_serial, *result, *reason, *client, *unit, *prev;
+	char *archive, *archive_sha256, *tsa_token, *tsa_time;
 };
 /* Parses one line (no newline). 0, or -1 when it is not a JSON object. */
 int audit_parse(const char *line, size_t len, struct audit_entry *e);

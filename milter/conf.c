@@ -44,6 +44,8 @@ const struct conf_key conf_schema[] = {
 	{ "pki", C_GROUP, NULL, NOOFF, NULL },
 	{ "pki.trust_file", C_STRING, "/etc/segel/trust.pem", OFF(trust_file), check_path },
 	{ "pki.crl_dir", C_STRING, "", OFF(crl_dir), check_path },
+	{ "pki.ocsp", C_ENUM, "off", OFF(pki_ocsp), check_enum },
+	{ "pki.ocsp_timeout", C_INT, "3", OFF(ocsp_timeout), check_seconds },
 	{ "pki.crl_urls", C_STRLIST, NULL, NOOFF, NULL },
 	{ "pki.crl_grace", C_STRING, "24h", OFF(crl_grace_text), check_crl_grace },
 	{ "tls", C_GROUP, NULL, NOOFF, NULL },
@@ -56,6 +58,7 @@ const struct conf_key conf_schema[] = {
 	{ "sign.login_map", C_STRING, "", OFF(login_map), check_path },
 	{ "sign.footer", C_STRING, "Dokumen ini telah ditandatangani secara elektronik menggunakan sertifikat elektronik yang diterbitkan oleh BSrE.", OFF(footer), check_footer },
 	{ "sign.on_no_cert", C_ENUM, "reject", OFF(on_no_cert), check_enum },
+	{ "sign.header_protection", C_BOOL, "true", OFF(header_protection), NULL },
 	{ "verify", C_GROUP, NULL, NOOFF, NULL },
 	{ "verify.enabled", C_BOOL, "true", OFF(verify_enabled), NULL },
 	{ "verify.unsigned_own_domain", C_ENUM, "tag", OFF(unsigned_own_domain), check_enum },
@@ -71,6 +74,8 @@ const struct conf_key conf_schema[] = {
 	{ "verify.subject_tags.permerror", C_STRING, "", OFF(subject_tag[AR_PERMERROR]), check_tag },
 	{ "audit", C_GROUP, NULL, NOOFF, NULL },
 	{ "audit.file", C_STRING, "", OFF(audit_file), check_path },
+	{ "audit.tsa_url", C_STRING, "", OFF(tsa_url), check_tsa_url },
+	{ "audit.tsa_trust", C_STRING, "", OFF(tsa_trust), check_path },
 	{ "archive", C_GROUP, NULL, NOOFF, NULL },
 	{ "archive.dir", C_STRING, "", OFF(archive_dir), check_path },
 	{ "limits", C_GROUP, NULL, NOOFF, NULL },
@@ -83,6 +88,14 @@ const struct conf_key conf_schema[] = {
 	{ "pkcs11.module", C_STRING, "", OFF(p11_module), check_path },
 	{ "pkcs11.token", C_STRING, "", OFF(p11_token), NULL },
 	{ "pkcs11.pin_file", C_STRING, "", OFF(p11_pin_file), check_pin_file },
+	{ "metrics", C_GROUP, NULL, NOOFF, NULL },
+	{ "metrics.file", C_STRING, "", OFF(metrics_file), check_path },
+	{ "metrics.interval", C_INT, "60", OFF(metrics_interval), check_size },
+	{ "lifecycle", C_GROUP, NULL, NOOFF, NULL },
+	{ "lifecycle.officer", C_STRING, "", OFF(officer), check_officer },
+	{ "lifecycle.notify_days", C_INTS, NULL, NOOFF, NULL },
+	{ "lifecycle.sendmail", C_STRING, "/usr/sbin/sendmail -t -i", OFF(notice_sendmail), check_sendmail },
+	{ "lifecycle.state_file", C_STRING, "/var/lib/segel/notices.state", OFF(notice_state), check_state_file },
 };
 
 void
@@ -122,6 +135,10 @@ conf_schema_find(const char *name)
 	return NULL;
 }
 
+/* The number of entries of conf_schema[], for readers of the whole table
+ * (tests/unit/test_man.c checks segel.conf(5) against it). */
+const size_t conf_schema_len = sizeof(conf_schema) / sizeof(conf_schema[0]);
+
 static const char *
 type_name(enum ctype t)
 {
@@ -132,6 +149,7 @@ type_name(enum ctype t)
 	case C_BOOL:	return "true or false";
 	case C_INT:	return "a whole number";
 	case C_CIDRS:	return "a list of addresses [ \"a/n\", ... ]";
+	case C_INTS:	return "a list of whole numbers [ 30, 14, ... ]";
 	case C_STRLIST:	return "a list of strings [ \"...\", ... ]";
 	}
 	return "?";
@@ -148,7 +166,8 @@ conf_type_ok(enum ctype t, const config_setting_t *s)
 	case C_ENUM:	return st == CONFIG_TYPE_STRING;
 	case C_BOOL:	return st == CONFIG_TYPE_BOOL;
 	case C_INT:	return st == CONFIG_TYPE_INT || st == CONFIG_TYPE_INT64;
-	case C_CIDRS:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
+	case C_CIDRS:
+	case C_INTS:
 	case C_STRLIST:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
 	}
 	return false;
@@ -310,6 +329,7 @@ conf_load(const char *path, struct diag *d)
 		if (conf_schema[i].type != C_BOOL)
 			load_key(&lc, c, &cfg, &conf_schema[i]);
 	load_cidrs(&lc, c, &cfg);
+	load_notify_days(&lc, c, &cfg);
 	load_crl_urls(&lc, c, &cfg);
 	load_login_map(&lc, c);
 	conf_cross_checks(&lc, c, &cfg);
@@ -356,10 +376,16 @@ conf_free(struct conf *c)
 		free(c->subject_tag[i]);
 	free(c->audit_file);
 	free(c->archive_dir);
+	free(c->tsa_url);
+	free(c->tsa_trust);
 	free(c->tmp_dir);
 	free(c->p11_module);
 	free(c->p11_token);
 	free(c->p11_pin_file);
+	free(c->metrics_file);
+	free(c->officer);
+	free(c->notice_sendmail);
+	free(c->notice_state);
 	free(c);
 }
 

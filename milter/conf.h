@@ -35,6 +35,9 @@ struct login_pair {
 	char *address;
 };
 
+/* At most this many lifecycle.notify_days thresholds. */
+#define CONF_MAX_NOTIFY 8
+
 /* Subject tags per verification result (NULL: none). Index: enum ar_result. */
 #define CONF_NTAGS 8
 
@@ -52,6 +55,8 @@ struct conf {
 
 	char *trust_file;
 	char *crl_dir;		/* NULL when unset */
+	int pki_ocsp;		/* enum ocsp_mode (ocsp.h) */
+	size_t ocsp_timeout;	/* s, pki.ocsp_timeout */
 	char **crl_urls;	/* pki.crl_urls: more CRL addresses to fetch */
 	size_t n_crl_urls;
 	char *crl_grace_text;	/* pki.crl_grace as written ("24h") */
@@ -69,6 +74,7 @@ struct conf {
 	size_t n_logins;
 	char *footer;		/* NULL or "" means none */
 	enum on_no_cert on_no_cert;
+	bool header_protection;	/* RFC 9788 copies in part 1, hp="clear" */
 
 	bool verify_enabled;
 	enum unsigned_own unsigned_own_domain;
@@ -76,6 +82,8 @@ struct conf {
 
 	char *audit_file;	/* NULL when unset */
 	char *archive_dir;	/* NULL when unset */
+	char *tsa_url;		/* audit.tsa_url: RFC 3161 TSA, or NULL */
+	char *tsa_trust;	/* audit.tsa_trust: its CA (PEM), or NULL */
 
 	size_t max_message_size;	/* limits.message_size */
 	size_t memory_threshold;	/* limits.memory_body: spool beyond */
@@ -88,6 +96,16 @@ struct conf {
 	char *p11_module;
 	char *p11_token;
 	char *p11_pin_file;
+
+	/* metrics group: a Prometheus text file (metrics.c) */
+	char *metrics_file;		/* NULL when unset */
+	size_t metrics_interval;	/* seconds between writes */
+	/* lifecycle group (issue 14: notices, conf_lifecycle.c) */
+	char *officer;		/* registration officer's address, or NULL */
+	int notify_days[CONF_MAX_NOTIFY];	/* descending, > 0 */
+	size_t n_notify_days;
+	char *notice_sendmail;	/* command line, split on blanks */
+	char *notice_state;	/* notices already sent (absolute path) */
 };
 
 /*

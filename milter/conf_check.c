@@ -22,6 +22,7 @@
 #include "conf_impl.h"
 #include "util.h"
 #include "verify.h"
+#include "ocsp.h"
 
 struct enum_map {
 	const char *key;
@@ -38,6 +39,8 @@ static const struct enum_map conf_enums[] = {
 	    { NOCERT_REJECT, NOCERT_TEMPFAIL, NOCERT_ACCEPT } },
 	{ "verify.unsigned_own_domain", { "tag", "reject", "none" },
 	    { UNSIGNED_OWN_TAG, UNSIGNED_OWN_REJECT, UNSIGNED_OWN_NONE } },
+	{ "pki.ocsp", { "off", "on", "required" },
+	    { OCSP_OFF, OCSP_ON, OCSP_REQUIRED } },
 };
 
 void
@@ -199,7 +202,7 @@ check_path(struct loadctx *lc, struct conf *c, const config_setting_t *s,
 	}
 	if (strcmp(key, "sign.cert_dir") == 0 && !c->sign_enabled)
 		return;
-	if (strcmp(key, "audit.file") == 0) {
+	if (strcmp(key, "audit.file") == 0 || strcmp(key, "metrics.file") == 0) {
 		char *dir = xstrdup(abs);
 
 		if (stat(dirname(dir), &st) != 0 || !S_ISDIR(st.st_mode))
@@ -272,6 +275,17 @@ check_size(struct loadctx *lc, struct conf *c, const config_setting_t *s,
 
 	if (*f == 0)
 		conf_err(lc, s, key, "must be greater than 0");
+}
+
+/* A wait in seconds for something on the mail path: 1 .. 60. */
+void
+check_seconds(struct loadctx *lc, struct conf *c, const config_setting_t *s,
+    const char *key)
+{
+	size_t *f = (size_t *)(void *)((char *)c + conf_schema_find(key)->off);
+
+	if (*f < 1 || *f > 60)
+		conf_err(lc, s, key, "%zu: must be 1 to 60 seconds", *f);
 }
 
 bool
@@ -450,3 +464,30 @@ conf_cross_checks(struct loadctx *lc, struct conf *c, const config_t *cfg)
 	conf_p11_checks(lc, c, cfg);
 }
 
+
+/* audit.tsa_url: empty (no stamps), or an http or https URL (what
+ * http_fetch() speaks). */
+void
+check_tsa_url(struct loadctx *lc, struct conf *c, const config_setting_t *s,
+    const char *key)
+{
+	const char *v = c->tsa_url, *p;
+
+	if (v[0] == '\0') {
+		free(c->tsa_url);
+		c->tsa_url = NULL;
+		return;
+	}
+	if (strncasecmp(v, "http://", 7) != 0 &&
+	    strncasecmp(v, "https://", 8) != 0) {
+		conf_err(lc, s, key, "\"%s\": must be an http:// or https:// "
+		    "URL", v);
+		return;
+	}
+	for (p = v; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
+			conf_err(lc, s, key, "\"%s\": no spaces or control "
+			    "characters in a URL", v);
+			return;
+		}
+}

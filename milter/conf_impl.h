@@ -11,7 +11,8 @@
 
 #include "conf.h"
 
-enum ctype { C_GROUP, C_STRING, C_ENUM, C_BOOL, C_INT, C_CIDRS, C_STRLIST };
+enum ctype { C_GROUP, C_STRING, C_ENUM, C_BOOL, C_INT, C_CIDRS, C_INTS,
+    C_STRLIST };
 
 struct loadctx;
 typedef void (*conf_check_fn)(struct loadctx *, struct conf *,
@@ -36,6 +37,8 @@ struct loadctx {
 void conf_err(struct loadctx *, const config_setting_t *, const char *key,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 const struct conf_key *conf_schema_find(const char *name);
+extern const struct conf_key conf_schema[];
+extern const size_t conf_schema_len;
 bool conf_type_ok(enum ctype, const config_setting_t *);
 char *conf_resolve_path(const struct conf *, const char *);
 char **conf_str_field(struct conf *, const struct conf_key *);
@@ -56,6 +59,11 @@ CONF_CHECK(check_tag);
 CONF_CHECK(check_footer);
 CONF_CHECK(check_size);
 CONF_CHECK(check_pin_file);
+CONF_CHECK(check_tsa_url);
+CONF_CHECK(check_seconds);
+CONF_CHECK(check_officer);
+CONF_CHECK(check_sendmail);
+CONF_CHECK(check_state_file);
 CONF_CHECK(check_crl_grace);
 #undef CONF_CHECK
 
@@ -66,5 +74,7 @@ void load_login_map(struct loadctx *, struct conf *);
 void load_crl_urls(struct loadctx *, struct conf *, const config_t *);
 void conf_crl_free(struct conf *);
 void conf_cross_checks(struct loadctx *, struct conf *, const config_t *);
+/* conf_lifecycle.c: lifecycle.notify_days */
+void load_notify_days(struct loadctx *, struct conf *, const config_t *);
 
 #endif

@@ -14,7 +14,11 @@
 #include "archive.h"
 #include "authres.h"
 #include "gateway.h"
+#include "hp.h"
 #include "log.h"
+#include "metrics.h"
+#include "ocsp.h"
+#include "outbound_signed.h"
 #include "sigtime.h"
 #include "p11.h"
 #include "smime_sign.h"
@@ -90,18 +94,29 @@ strip_forged(struct plan *p, const struct msgctx *m)
 		    m->ar_ours[i - 1], NULL);
 }
 
+/* One audit record; x: the archive copy it names (issue 13), or NULL. */
 static int
-audit_rec(struct runtime *rt, const char *event, const char *qid,
+audit_rec_ext(struct runtime *rt, const char *event, const char *qid,
     const struct msgctx *m, const char *role, const struct sess_facts *f,
     const char *serial, const char *result, const char *reason,
-    const char *client, const char *unit)
+    const char *client, const char *unit, const struct audit_extra *x)
 {
 	struct audit_rec r = { event, qid, m->message_id, role,
 	    m->from_value, f->login, serial, result, reason, client, unit };
 
 	if (rt->audit == NULL)
 		return 0;
-	return audit_write(rt->audit, &r);
+	return audit_write_ext(rt->audit, &r, x);
+}
+
+static int
+audit_rec(struct runtime *rt, const char *event, const char *qid,
+    const struct msgctx *m, const char *role, const struct sess_facts *f,
+    const char *serial, const char *result, const char *reason,
+    const char *client, const char *unit)
+{
+	return audit_rec_ext(rt, event, qid, m, role, f, serial, result,
+	    reason, client, unit, NULL);
 }
 
 /*
@@ -219,32 +234,41 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 {
 	const struct conf *c = rt->conf;
 	struct sign_req req = { m->content_headers.s ? m->content_headers.s : "",
-	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold, false };
+	    m->body, c->footer, e, c->tmp_dir, c->memory_threshold, false, NULL };
 	struct sign_out out = { NULL, NULL };
+	struct audit_extra ax = { NULL, NULL, NULL, NULL };
 	struct sbuf err;
-	char *hdrs = NULL, *ar, *date;
+	char *hdrs = NULL, *ar, *date, *apath = NULL, asha[65], *hp = NULL;
+	double t0;
 	size_t i;
 
 	sbuf_init(&err);
 	p->cert_serial = xstrdup(e->serial_hex);
 	date = sign_date(m, qid, &req.no_signing_time);
+	if (c->header_protection)	/* RFC 9788: Date as the reader sees it */
+		req.protected_headers = hp = hp_collect(m->headers.s, date);
+	t0 = metrics_clock();
 	if (sign_entity(e, &req, &out, &err) != 0) {
 		sign_failed(c, qid, e, &err, p);
 		goto out;
 	}
+	metrics_signed(t0);
 	if (c->archive_dir != NULL) {
 		hdrs = msgctx_signed_headers(m, out.content_type);
 		if (date != NULL)
 			hdrs = sign_hdrs_add(hdrs, "Date", date);
 		if (archive_store(c->archive_dir, time(NULL), qid, m->message_id,
-		    hdrs, out.body, NULL, &err) != 0) {
+		    hdrs, out.body, &apath, &err) != 0 ||
+		    archive_sha256(apath, asha, &err) != 0) {
 			log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
 			plan_internal(p, c, "archive failed", true);
 			goto out;
 		}
+		ax.archive = archive_relative(c->archive_dir, apath);
+		ax.archive_sha256 = asha;
 	}
-	if (audit_rec(rt, "sign", qid, m, p->role, f, e->serial_hex, "signed",
-	    NULL, client, e->unit) != 0) {
+	if (audit_rec_ext(rt, "sign", qid, m, p->role, f, e->serial_hex,
+	    "signed", NULL, client, e->unit, &ax) != 0) {
 		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
 		plan_internal(p, c, "audit log write failed", true);
 		goto out;
@@ -270,7 +294,9 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 out:
 	sign_out_free(&out);
 	free(hdrs);
+	free(apath);
 	free(date);
+	free(hp);
 	sbuf_free(&err);
 }
 
@@ -303,12 +329,22 @@ subject_untagged(const struct conf *c, const char *s)
 /* Subject: our tag for res, if any, before the untagged Subject. */
 static void
 tag_subject(const struct conf *c, const struct msgctx *m,
-    enum ar_result res, struct plan *p)
+    enum ar_result res, const char *hp_subject, struct plan *p)
 {
 	const char *tag = res < CONF_NTAGS ? c->subject_tag[res] : NULL;
 	const char *rest;
 	char *v;
 
+	/* RFC 9788: a tag goes before the protected Subject, the one the
+	 * sender signed; without a tag the Subject is left as it came */
+	if (hp_subject != NULL && tag != NULL && m->subject != NULL) {
+		rest = subject_untagged(c, hp_subject);
+		v = xasprintf("%s%s%s", tag, *rest != '\0' ? " " : "", rest);
+		if (strcmp(v, m->subject) != 0)
+			plan_edit(p, EDIT_CHANGE, "Subject", 1, v);
+		free(v);
+		return;
+	}
 	if (m->subject == NULL) {
 		if (tag != NULL)
 			plan_edit(p, EDIT_ADD, "Subject", 0, tag);
@@ -372,7 +408,7 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	if (res.result == AR_SKIP ||
 	    (res.result == AR_NONE && !own) ||
 	    (res.result == AR_NONE && c->unsigned_own_domain == UNSIGNED_OWN_NONE)) {
-		tag_subject(c, m, AR_SKIP, p);	/* only removes forged tags */
+		tag_subject(c, m, AR_SKIP, NULL, p);	/* only removes forged tags */
 		p->action = xstrdup(res.result == AR_SKIP ?
 		    "passed (encrypted, cannot be checked)" : "passed (unsigned)");
 		goto out;
@@ -385,7 +421,11 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	ar = authres_format(c->authserv_id, &res);
 	plan_edit(p, EDIT_INSERT_TOP, "Authentication-Results", 0, ar);
 	free(ar);
-	tag_subject(c, m, res.result, p);
+	tag_subject(c, m, res.result, res.hp_subject, p);
+	if (res.hp_from != NULL || res.hp_subject != NULL)
+		log_msg(LOG_INFO, "%s: protected header (RFC 9788): From: %s "
+		    "Subject: %s", qid, res.hp_from ? res.hp_from : "none",
+		    res.hp_subject ? res.hp_subject : "none");
 	p->action = xstrdup("verified");
 record:
 	p->result = xstrdup(ar_result_name(res.result));
@@ -399,6 +439,74 @@ out:
 	verify_result_free(&res);
 	free(from);
 	free(own_addr);
+}
+
+/*
+ * Outbound mail its sender's client signed or encrypted (issue 13,
+ * outbound_signed.h): refused unless the signature holds for the sender;
+ * else passed on unchanged, archived and audited like mail segel signs.
+ */
+static void
+do_checked(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
+    const char *qid, const char *client, struct plan *p)
+{
+	const struct conf *c = rt->conf;
+	char *from = m->n_from == 1 ? policy_from_address(m->from_value) : NULL;
+	bool enc;
+	struct osig_result o;
+	struct audit_extra ax = { NULL, NULL, NULL, NULL };
+	struct sbuf err;
+	char *apath = NULL, asha[65];
+
+	sbuf_init(&err);
+	osig_check(rt, m, from, time(NULL), &o);
+	p->cert_serial = o.serial != NULL ? xstrdup(o.serial) : NULL;
+	enc = o.verdict == OSIG_ENCRYPTED;
+	if (o.verdict == OSIG_ERROR) {
+		log_msg(LOG_ERR, "%s: %s", qid, o.reason);
+		plan_internal(p, c, o.reason, true);
+		goto out;
+	}
+	if (o.verdict == OSIG_REFUSE) {
+		plan_refuse(p, &o.reply, o.reason);
+		if (audit_rec(rt, "refuse", qid, m, p->role, f, o.serial,
+		    "550 5.7.1", o.reason, client, o.unit) != 0)
+			log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+		goto out;
+	}
+	if (c->archive_dir != NULL) {
+		if (archive_store(c->archive_dir, time(NULL), qid,
+		    m->message_id, m->headers.s ? m->headers.s : "", m->body,
+		    &apath, &err) != 0 ||
+		    archive_sha256(apath, asha, &err) != 0) {
+			log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
+			plan_internal(p, c, "archive failed", true);
+			goto out;
+		}
+		ax.archive = archive_relative(c->archive_dir, apath);
+		ax.archive_sha256 = asha;
+	}
+	if (audit_rec_ext(rt, enc ? "pass" : "check", qid, m, p->role, f,
+	    o.serial, enc ? "encrypted" : "checked", o.reason, client, o.unit,
+	    &ax) != 0) {
+		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+		plan_internal(p, c, "audit log write failed", true);
+		goto out;
+	}
+	p->action = xstrdup(enc ? "passed (encrypted by the client, archived)" :
+	    "checked");
+	if (!enc && m->n_rcpt_domain > 0 && o.authres != NULL) {
+		/* colleagues get the result an inbound copy would carry */
+		plan_edit(p, EDIT_INSERT_TOP, "Authentication-Results", 0,
+		    o.authres);
+		p->role = "internal";
+		p->result = xstrdup("pass");
+	}
+out:
+	osig_free(&o);
+	free(apath);
+	free(from);
+	sbuf_free(&err);
 }
 
 static void
@@ -415,8 +523,8 @@ gateway_outbound(struct runtime *rt, const struct sess_facts *f,
 		plan_refuse(p, &d->reply, d->reason);
 		break;
 	case SIGN_PASS:
-		p->action = xstrdup("passed (already signed or encrypted)");
-		break;
+		do_checked(rt, f, m, qid, client, p);
+		return;
 	case SIGN_UNSIGNED:
 		p->action = xasprintf("passed unsigned (certificate %s, "
 		    "on_no_cert=accept)", d->reason);
@@ -449,6 +557,7 @@ gateway_eom(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 
 	memset(p, 0, sizeof(*p));
 	p->role = "inbound";
+	ocsp_message_begin(rt->pki);
 	if (m->state == MSG_TOO_BIG) {
 		snprintf(r.text, sizeof(r.text), "Message or header too large "
 		    "for the mail gateway / Ukuran surel atau kepalanya melebihi "
@@ -468,6 +577,8 @@ gateway_eom(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 		from = addr_normalize(m->from_value);
 	if (rt->store != NULL && addr_in_domain(from, c->domain))
 		st = certstore_lookup(rt->store, from, time(NULL), &e);
+	if (st == CERT_OK)
+		st = ocsp_signing_status(rt->pki, e, qid);
 	/* Already protected only when unambiguous: with two Content-Type
 	 * fields the mail is signed rather than passed on unsigned. */
 	policy_sign(c, f, m->from_value, m->n_from, m->n_content_type == 1 &&

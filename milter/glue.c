@@ -23,6 +23,7 @@
 #include "gateway.h"
 #include "glue.h"
 #include "log.h"
+#include "metrics.h"
 #include "msgctx.h"
 #include "policy.h"
 #include "runtime.h"
@@ -184,6 +185,7 @@ tls_refused(SMFICTX *ctx, const struct conn *cn, const struct sess_facts *f,
 	    cn->client, tls);
 	if (cn->rt->audit != NULL && audit_write(cn->rt->audit, &rec) != 0)
 		log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
+	metrics_refused(role, "plaintext");
 	return reply(ctx, r);
 }
 
@@ -402,6 +404,7 @@ glue_eom(SMFICTX *ctx)
 		p.action = xstrdup("tempfail: modification failed");
 	}
 	log_decision(ctx, cn, &f, qid, &p);
+	metrics_decision(p.role, p.action, p.result);
 	plan_free(&p);
 	message_reset(cn);
 	return rc;

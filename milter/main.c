@@ -30,6 +30,7 @@
 #include "diag.h"
 #include "glue.h"
 #include "log.h"
+#include "metrics.h"
 #include "mtacheck.h"
 #include "runtime.h"
 #include "util.h"
@@ -315,12 +316,14 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
-	if (pthread_create(&tid, NULL, reload_thread, &set) != 0)
+	if (pthread_create(&tid, NULL, reload_thread, &set) != 0 ||
+	    metrics_start() != 0)
 		return EX_OSERR;
 	log_msg(LOG_NOTICE, "segel-milter %s started on %s (%zu certificate(s))",
 	    SEGEL_VERSION, sock, rt->store ? certstore_count(rt->store) : 0);
 	ch = glue_run();
 	log_msg(LOG_NOTICE, "segel-milter stopping");
+	metrics_flush();	/* the last counts, for the collector */
 	runtime_publish(NULL);
 	free(sock);
 	return ch == 0 ? 0 : EX_SOFTWARE;

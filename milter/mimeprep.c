@@ -21,6 +21,7 @@
 #include "footer.h"
 #include "mimefix.h"
 #include "mimeio.h"
+#include "hp.h"
 #include "mimeprep.h"
 
 /* ---- classification ---- */
@@ -416,6 +417,15 @@ int
 mimeprep_entity(const char *content_headers, const struct msgbuf *body,
     const char *footer, struct msgbuf *out, struct sbuf *err)
 {
+	return mimeprep_entity_hp(content_headers, NULL, body, footer, out,
+	    err);
+}
+
+int
+mimeprep_entity_hp(const char *content_headers, const char *protected,
+    const struct msgbuf *body, const char *footer, struct msgbuf *out,
+    struct sbuf *err)
+{
 	GMimeStream *in;
 	GMimeParser *parser = NULL;
 	GMimeObject *top = NULL, *repl;
@@ -443,6 +453,8 @@ mimeprep_entity(const char *content_headers, const struct msgbuf *body,
 		g_object_unref(top);
 		top = repl;
 	}
+	if (protected != NULL)
+		hp_apply(top, protected);
 	if (write_entity(top, out, err) != 0)
 		goto out;
 	r = 0;

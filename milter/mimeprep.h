@@ -34,6 +34,12 @@
  */
 int mimeprep_entity(const char *content_headers, const struct msgbuf *body,
     const char *footer, struct msgbuf *out, struct sbuf *err);
+/* The same, with RFC 9788 header protection (hp.h): the fields in
+ * protected ("Name: value" CRLF lines, NULL for none) copied into the
+ * entity's header and hp="clear" on its Content-Type. */
+int mimeprep_entity_hp(const char *content_headers, const char *protected,
+    const struct msgbuf *body, const char *footer, struct msgbuf *out,
+    struct sbuf *err);
 
 /* True for a Content-Type value (parameters ignored) that is already signed
  * or encrypted: multipart/signed, multipart/encrypted,

@@ -208,6 +208,8 @@ pki_load(const struct conf *c, struct diag *d)
 		X509_STORE_set_flags(p->store, flags);
 	X509_STORE_set_purpose(p->store, X509_PURPOSE_SMIME_SIGN);
 	X509_STORE_set_verify_cb(p->store, pki_verify_cb);
+	p->ocsp = c->pki_ocsp;
+	p->ocsp_timeout_ms = (long)c->ocsp_timeout * 1000;
 	return p;
 fail:
 	ERR_clear_error();

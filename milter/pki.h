@@ -33,6 +33,8 @@ struct pki {
 	X509_STORE *store;		/* trust anchors + CRLs + flags */
 	STACK_OF(X509) *anchors;	/* the certificates of trust_file */
 	STACK_OF(X509_CRL) *crls;	/* the CRLs of crl_dir */
+	int ocsp;			/* pki.ocsp: enum ocsp_mode (ocsp.h) */
+	long ocsp_timeout_ms;		/* pki.ocsp_timeout */
 	long crl_grace;			/* pki.crl_grace, seconds */
 	STACK_OF(X509_CRL) *xcrls;	/* the indirect ones among crls:
 					   pki_crls() */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "archive_check.h"
 #include "report.h"
 
 #define REPORT_EXPIRY_DAYS	90
@@ -113,7 +114,8 @@ rep_record(struct rep *r, const struct audit_entry *e)
 	char *addr = e->sender ? addr_normalize(e->sender) : NULL;
 	const char *who = addr ? addr : or_dash(e->sender);
 
-	if (strcmp(e->event, "sign") == 0) {
+	/* "check": mail its sender's client signed, checked by segel */
+	if (strcmp(e->event, "sign") == 0 || strcmp(e->event, "check") == 0) {
 		tally_add(&r->sender, who);
 		tally_add(&r->unit, e->unit ? e->unit : "(unit unknown)");
 	} else if (strcmp(e->event, "refuse") == 0) {
@@ -337,6 +339,16 @@ html_lines(FILE *f, const char *title, long n, const char *lines)
 	fputs("</ul></section>\n", f);
 }
 
+static long
+rep_count_lines(const char *s)
+{
+	long n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
 static const char html_head[] =
     "<!DOCTYPE html>\n<html lang=\"id\"><head><meta charset=\"utf-8\">\n"
     "<title>Laporan segel / segel report</title>\n<style>\n"
@@ -350,7 +362,7 @@ static const char html_head[] =
 
 static int
 rep_html(const struct rep *r, const char *expiring, long n_exp,
-    const char *path, struct sbuf *err)
+    const struct sbuf *archive, const char *path, struct sbuf *err)
 {
 	char a[16], b[16], now[16];
 	FILE *f;
@@ -379,6 +391,10 @@ rep_html(const struct rep *r, const char *expiring, long n_exp,
 	html_lines(f, "Certificates expiring within 90 days", n_exp, expiring);
 	html_lines(f, "Revocations", r->n_revoked, r->revocations.s);
 	html_lines(f, "Imports", r->n_imported, r->imports.s);
+	if (archive->s != NULL)
+		html_lines(f, "Archive (Pasal 12): state against the audit "
+		    "records, and files to look at", rep_count_lines(archive->s),
+		    archive->s);
 	html_lines(f, "Failed CRL updates", r->n_crl_failed, r->crl_failures.s);
 	fputs("</body></html>\n", f);
 	if (fclose(f) != 0) {
@@ -388,16 +404,44 @@ rep_html(const struct rep *r, const char *expiring, long n_exp,
 	return 0;
 }
 
+/*
+ * The archive's state against the audit records (issue 13): its summary
+ * line, then one line per file that is altered, missing or in no record.
+ * Nothing when no archive is kept. Signatures are left to `segelctl archive
+ * verify`, which needs the trust store.
+ */
+static void
+rep_archive(const struct conf *c, struct sbuf *out)
+{
+	struct archive_state st;
+	struct sbuf lines, err;
+
+	if (c->archive_dir == NULL || c->audit_file == NULL)
+		return;
+	sbuf_init(&lines);
+	sbuf_init(&err);
+	if (archive_check(c, NULL, false, &st, &lines, &err) != 0) {
+		sbuf_printf(out, "archive %s NOT CHECKED: %s\n", c->archive_dir,
+		    err.s);
+	} else {
+		archive_state_line(c->archive_dir, &st, out);
+		sbuf_printf(out, "\n%s", lines.s ? lines.s : "");
+	}
+	sbuf_free(&lines);
+	sbuf_free(&err);
+}
+
 int
 report_run(const struct conf *c, const struct certstore *cs, time_t now,
     time_t since, time_t until, FILE *out, const char *html,
     struct sbuf *err)
 {
-	struct sbuf exp;
+	struct sbuf exp, arch;
 	struct rep r;
 	long n_exp;
 	int rc = -1;
 
+	sbuf_init(&arch);
 	memset(&r, 0, sizeof(r));
 	r.since = since;
 	r.until = until;
@@ -413,7 +457,10 @@ report_run(const struct conf *c, const struct certstore *cs, time_t now,
 	tally_sort(&r.incoming);
 	n_exp = rep_expiring(&r, cs, &exp);
 	rep_text(&r, exp.s, n_exp, out);
-	if (html != NULL && rep_html(&r, exp.s, n_exp, html, err) != 0)
+	rep_archive(c, &arch);
+	if (arch.s != NULL)
+		fprintf(out, "\nArchive:\n%s", arch.s);
+	if (html != NULL && rep_html(&r, exp.s, n_exp, &arch, html, err) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -425,5 +472,6 @@ out:
 	sbuf_free(&r.imports);
 	sbuf_free(&r.crl_failures);
 	sbuf_free(&exp);
+	sbuf_free(&arch);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "ocsp.h"
 #include "runtime.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ runtime_load(const char *path, struct diag *d, bool open_audit)
 		}
 		sbuf_free(&err);
 	}
+	ocsp_forget_silence();	/* a reload asks silent responders again */
 	return rt;
 fail:
 	runtime_free(rt);

@@ -57,15 +57,28 @@ static const char usage_text[] =
     "                                    --destroy-key: also the token's "
     "key\n"
     "                                    final: never usable again\n"
-    "  expiring [--days N]               exit 1 when any expires within N "
+    "  expiring [--days N] [--notify]    exit 1 when any expires within N "
     "days\n"
-    "                                    (default 30)\n"
+    "                                    (default 30); --notify: mail the\n"
+    "                                    owners and the officer "
+    "(lifecycle);\n"
+    "                                    exit 1 only when a notice failed\n"
     "  check                             as segel-milter -n\n"
     "  audit verify [--anchor HEAD]      check the audit log's chain "
     "(and that\n"
-    "                                    a head noted earlier is in it)\n"
+    "                                    a head noted earlier is in it),\n"
+    "                                    its RFC 3161 stamps, the first stamp\n"
+    "                                    covering each archived message\n"
+    "  audit stamp                       an RFC 3161 token over the chain's "
+    "head\n"
+    "                                    from audit.tsa_url (hourly timer)\n"
+    "  archive verify [--all]            archive files against the audit "
+    "records:\n"
+    "                                    altered, missing, in no record;\n"
+    "                                    signatures valid when made\n"
     "  report --since DATE [--until DATE] [--html FILE]\n"
     "  crl update                        fetch the CRLs into pki.crl_dir\n"
+    "revoke mails the owner and the officer.\n"
     "import and revoke make a running segel-milter of FILE reload and wait "
     "for its\n"
     "answer (SEGELCTL_RELOAD_WAIT seconds, default 15): exit 1 when it did "
@@ -162,6 +175,8 @@ cmd_audit(struct ctl *x, int argc, char **argv)
 	struct sbuf err;
 	int rc;
 
+	if (argc >= 2 && strcmp(argv[1], "stamp") == 0)
+		return cmd_audit_sub(x, argc, argv);
 	if (argc == 4 && strcmp(argv[2], "--anchor") == 0)
 		anchor = argv[3];
 	else if (argc != 2)
@@ -187,6 +202,8 @@ cmd_audit(struct ctl *x, int argc, char **argv)
 	else
 		printf("audit log BROKEN: %s\n", err.s);
 	sbuf_free(&err);
+	if (ctl_audit_stamps(x) != 0)
+		rc = 1;
 	return rc == 0 ? 0 : 1;
 }
 
@@ -242,6 +259,7 @@ static const struct {
 	{ "check", cmd_check }, { "audit", cmd_audit },
 	{ "report", cmd_report },
 	{ "crl", cmd_crl },
+	{ "archive", cmd_archive },
 };
 
 int

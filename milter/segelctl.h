@@ -37,6 +37,10 @@ int cmd_show(struct ctl *, int, char **);
 int cmd_expiring(struct ctl *, int, char **);
 int cmd_import(struct ctl *, int, char **);
 int cmd_revoke(struct ctl *, int, char **);
+/* segelctl_records.c (issue 13) */
+int cmd_audit_sub(struct ctl *, int, char **);
+int cmd_archive(struct ctl *, int, char **);
+int ctl_audit_stamps(const struct ctl *);
 /* segelctl_change.c, also for segelctl_crl.c */
 int ctl_audit(const struct ctl *, const char *event, const char *addr,
     const char *serial, const char *result, const char *reason,

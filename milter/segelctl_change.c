@@ -32,6 +32,7 @@
 #include "runtime.h"
 #include "storeadmin.h"
 #include "storeadmin_token.h"
+#include "notice.h"
 #include "segelctl.h"
 #include "util.h"
 
@@ -487,6 +488,26 @@ revoke_destroy(const struct ctl *x, const char *addr)
 	return r < 0 ? -1 : 0;
 }
 
+/* Pasal 18(4): the owner and the officer are told (notice.h). */
+static int
+revoke_notice(const struct ctl *x, const struct cert_entry *e,
+    const char *reason)
+{
+	struct sbuf err;
+	int rc;
+
+	sbuf_init(&err);
+	if ((rc = notice_revoked(x->c, x->cs, e, reason, x->now, &err)) != 0)
+		fprintf(stderr, "segelctl: revoked, but the notice to %s could "
+		    "not be sent: %s\n", e->address, err.s);
+	else
+		printf("notice sent to %s%s%s\n", e->address,
+		    x->c->officer ? ", copy to " : "",
+		    x->c->officer ? x->c->officer : "");
+	sbuf_free(&err);
+	return rc;
+}
+
 int
 cmd_revoke(struct ctl *x, int argc, char **argv)
 {
@@ -542,6 +563,8 @@ cmd_revoke(struct ctl *x, int argc, char **argv)
 		rc = ctl_audit(x, "revoke", e->address, e->serial_hex,
 		    "revoked", reason, e->unit) == 0 ? 0 : 1;
 		if (ctl_reload(x) != 0)
+			rc = 1;
+		if (revoke_notice(x, e, reason) != 0)
 			rc = 1;
 	} else {
 		fprintf(stderr, "segelctl: %s\n", err.s);

@@ -30,6 +30,7 @@
 #include "runtime.h"
 #include "storeadmin.h"
 #include "storeadmin_token.h"
+#include "notice.h"
 #include "segelctl.h"
 #include "util.h"
 
@@ -321,16 +322,21 @@ cmd_expiring(struct ctl *x, int argc, char **argv)
 {
 	const struct cert_entry *e;
 	char *end = NULL, date[32];
-	long days, left;
+	long days = EXPIRING_DAYS, left;
 	size_t i, n = 0;
+	bool notify = false;
+	int a;
 
-	if (argc == 1)
-		days = EXPIRING_DAYS;
-	else if (argc != 3 || strcmp(argv[1], "--days") != 0)
-		usage("expiring [--days N] (N: days ahead, default 30)");
-	else {
-		days = strtol(argv[2], &end, 10);
-		if (*argv[2] == '\0' || *end != '\0' || days < 0 ||
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--notify") == 0) {
+			notify = true;
+			continue;
+		}
+		if (strcmp(argv[a], "--days") != 0 || ++a >= argc)
+			usage("expiring [--days N] [--notify] (N: days ahead, "
+			    "default 30)");
+		days = strtol(argv[a], &end, 10);
+		if (*argv[a] == '\0' || *end != '\0' || days < 0 ||
 		    days > 36500)
 			usage("--days wants a number of days (0..36500)");
 	}
@@ -352,5 +358,9 @@ cmd_expiring(struct ctl *x, int argc, char **argv)
 	}
 	if (n == 0)
 		printf("no certificate expires within %ld days\n", days);
+	/* with --notify the status is the notices' (notice.h): 1 when one
+	 * could not be sent, whatever expires */
+	if (notify)
+		return notice_expiring(x->c, x->cs, x->now, stdout) != 0 ? 1 : 0;
 	return n > 0 ? 1 : 0;
 }

@@ -371,8 +371,8 @@ smime_sign(const struct sign_req *req, struct sign_out *out,
 		goto out;
 	}
 	entity = msgbuf_new(req->memory_threshold, req->tmp_dir);
-	if (mimeprep_entity(req->content_headers, req->body, req->footer,
-	    entity, err) != 0)
+	if (mimeprep_entity_hp(req->content_headers, req->protected_headers,
+	    req->body, req->footer, entity, err) != 0)
 		goto out;
 	if ((b = sign_boundary(entity)) == NULL) {
 		sbuf_adds(err, "cannot choose a MIME boundary");

@@ -33,6 +33,9 @@ struct sign_req {
 	const char *tmp_dir;	/* for spooling large output, may be NULL */
 	size_t memory_threshold;
 	bool no_signing_time;	/* leave signingTime out (sigtime.h) */
+	/* RFC 9788 (hp.h): the fields to copy into the signed part, as
+	 * hp_collect() returns them; NULL: no header protection */
+	const char *protected_headers;
 };
 
 struct sign_out {

@@ -32,6 +32,7 @@
 
 #include "policy.h"
 #include "util.h"
+#include "hp.h"
 #include "verify.h"
 #include "verify_cms.h"
 #include "verify_der.h"
@@ -63,6 +64,9 @@ verify_result_free(struct verify_result *res)
 	free(res->serial);
 	free(res->issuer);
 	free(res->signer_name);
+	free(res->hp_subject);
+	free(res->hp_from);
+	X509_free(res->signer_cert);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -613,6 +617,7 @@ verify_detached(const struct pki *pki, const struct raw *raw,
 	}
 	verify_cms_check(pki, cms, bio, from, now, res);
 	verify_inner_from(g_mime_multipart_get_part(mp, 0), from, res);
+	hp_check(top, g_mime_multipart_get_part(mp, 0), res);
 out:
 	BIO_free(bio);
 	free(copy);
@@ -684,8 +689,8 @@ smime_verify(const struct pki *pki, const char *headers, struct msgbuf *body,
 	else if (l.kind == LOC_OPAQUE && (why = opaque_shape(&raw, top, &l)) != NULL)
 		verify_cms_result(res, AR_NEUTRAL, why);
 	else if (l.kind == LOC_OPAQUE)
-		verify_opaque(pki, l.obj, msgbuf_tmp_dir(body), from_addr, now,
-		    res);
+		verify_opaque(pki, l.obj, top, msgbuf_tmp_dir(body), from_addr,
+		    now, res);
 	if (l.mixed && res->result == AR_PASS)
 		unsigned_after(top, res);
 	if (l.part != NULL && res->result != AR_NONE && res->result != AR_SKIP &&

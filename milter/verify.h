@@ -71,6 +71,8 @@
 
 #include <time.h>
 
+#include <openssl/x509.h>
+
 #include "msgbuf.h"
 #include "pki.h"
 
@@ -93,6 +95,12 @@ struct verify_result {
 	char *serial;		/* upper-case hex, or NULL */
 	char *issuer;		/* RFC 2253 DN, or NULL */
 	char *signer_name;	/* subject CN (and O), or NULL */
+	/* RFC 9788 (hp.h): the protected Subject and From of a signed part
+	 * with an hp parameter, raw (LF folds), or NULL */
+	char *hp_subject, *hp_from;
+	/* the signer's certificate (a reference), for outbound checks of
+	 * mail its sender's client signed (outbound_signed.h), or NULL */
+	X509 *signer_cert;
 };
 
 /*

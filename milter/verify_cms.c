@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "util.h"
+#include "ocsp.h"
 #include "verify_cms.h"
 
 #define VERIFY_MAX_CERTS	64
@@ -88,6 +89,10 @@ cert_info(X509 *x, struct verify_result *res)
 	BIO *bio;
 	long n;
 
+	if (X509_up_ref(x) == 1) {
+		X509_free(res->signer_cert);
+		res->signer_cert = x;
+	}
 	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL &&
 	    (hex = BN_bn2hex(bn)) != NULL) {
 		res->serial = xstrdup(hex);
@@ -326,6 +331,30 @@ weak_key(X509 *x)
 	return NULL;
 }
 
+/*
+ * The signer's OCSP responder (ocsp.h): revoked is final; under "required"
+ * no answer is a temperror. True when it decided res.
+ */
+static bool
+check_ocsp(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
+    struct verify_result *res)
+{
+	switch (ocsp_check(pki, x, certs, NULL, 0)) {
+	case OCSP_ST_REVOKED:
+		verify_cms_result(res, AR_FAIL, "certificate revoked at its OCSP responder");
+		return true;
+	case OCSP_ST_UNKNOWN:
+	case OCSP_ST_NOANSWER:
+		if (pki->ocsp != OCSP_REQUIRED)
+			return false;
+		verify_cms_result(res, AR_TEMPERROR,
+		    "revocation status unknown: no OCSP answer");
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void
 check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
     STACK_OF(X509) *certs, STACK_OF(X509_CRL) *crls, const char *from,
@@ -354,7 +383,9 @@ check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
 			verify_cms_result(res, AR_FAIL, s);
 			free(s);
 		}
-	} else if (res->result != AR_POLICY &&
+	} else if (check_ocsp(pki, x, certs, res))
+		;
+	else if (res->result != AR_POLICY &&
 	    pki_crl_stale(pki, x, certs, now, &s)) {
 		/* the stale-CRL rule (pki.h): not a pass, and saying why */
 		verify_cms_result(res, AR_TEMPERROR, s);

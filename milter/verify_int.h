@@ -36,9 +36,11 @@ bool verify_nid_encrypted(int nid);
  * The pkcs7-mime part o (top-level or first of a multipart/mixed): its
  * SignedData verified with the content read from a temporary file in
  * tmp_dir, never held in memory whole (verify_der.h); the content's MIME
- * checked as in the detached case (encrypted, ambiguous, inner From).
+ * checked as in the detached case (encrypted, ambiguous, inner From, and
+ * the RFC 9788 protected copies against outer, the message's header).
  */
-void verify_opaque(const struct pki *, GMimeObject *o, const char *tmp_dir,
-    const char *from, time_t now, struct verify_result *res);
+void verify_opaque(const struct pki *, GMimeObject *o, GMimeObject *outer,
+    const char *tmp_dir, const char *from, time_t now,
+    struct verify_result *res);
 
 #endif

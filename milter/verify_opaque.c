@@ -30,6 +30,7 @@
 #include "util.h"
 #include "verify_cms.h"
 #include "verify_der.h"
+#include "hp.h"
 #include "verify_int.h"
 #include "verify_mime.h"
 
@@ -128,7 +129,7 @@ parse_mem(const unsigned char *p, size_t n)
  */
 static void
 opaque_check(const struct pki *pki, CMS_ContentInfo *cms, BIO *content,
-    GMimeObject *inner, const char *from, time_t now,
+    GMimeObject *inner, GMimeObject *outer, const char *from, time_t now,
     struct verify_result *res)
 {
 	const char *why;
@@ -143,15 +144,18 @@ opaque_check(const struct pki *pki, CMS_ContentInfo *cms, BIO *content,
 		return;
 	if ((why = vmime_ambiguous(inner)) != NULL)
 		verify_cms_result(res, AR_NEUTRAL, why);
-	else
+	else {
 		verify_inner_from(inner, from, res);
+		hp_check(outer, inner, res);	/* RFC 9788 hp= */
+	}
 }
 
 /* DER with the content in one piece: a small detached SignedData. */
 static void
 opaque_split(const struct pki *pki, const struct der *d,
     const unsigned char *small, size_t slen, size_t coff, size_t clen,
-    const char *from, time_t now, struct verify_result *res)
+    GMimeObject *outer, const char *from, time_t now,
+    struct verify_result *res)
 {
 	const unsigned char *sp = small;
 	CMS_ContentInfo *cms;
@@ -166,7 +170,7 @@ opaque_split(const struct pki *pki, const struct der *d,
 	if ((bio = verify_mapbio((const char *)d->p + coff, clen)) == NULL)
 		verify_cms_result(res, AR_TEMPERROR, "internal error reading the message");
 	else
-		opaque_check(pki, cms, bio, inner, from, now, res);
+		opaque_check(pki, cms, bio, inner, outer, from, now, res);
 	BIO_free(bio);
 	if (inner != NULL)
 		g_object_unref(inner);
@@ -175,8 +179,8 @@ opaque_split(const struct pki *pki, const struct der *d,
 
 /* BER that vder_split leaves whole: read into memory, it is small. */
 static void
-opaque_whole(const struct pki *pki, const struct der *d, const char *from,
-    time_t now, struct verify_result *res)
+opaque_whole(const struct pki *pki, const struct der *d, GMimeObject *outer,
+    const char *from, time_t now, struct verify_result *res)
 {
 	const unsigned char *dp = d->p;
 	ASN1_OCTET_STRING **pos;
@@ -193,7 +197,7 @@ opaque_whole(const struct pki *pki, const struct der *d, const char *from,
 	else {
 		inner = parse_mem(ASN1_STRING_get0_data(*pos),
 		    (size_t)ASN1_STRING_length(*pos));
-		opaque_check(pki, cms, NULL, inner, from, now, res);
+		opaque_check(pki, cms, NULL, inner, outer, from, now, res);
 	}
 	if (inner != NULL)
 		g_object_unref(inner);
@@ -201,8 +205,9 @@ opaque_whole(const struct pki *pki, const struct der *d, const char *from,
 }
 
 void
-verify_opaque(const struct pki *pki, GMimeObject *o, const char *tmp_dir,
-    const char *from, time_t now, struct verify_result *res)
+verify_opaque(const struct pki *pki, GMimeObject *o, GMimeObject *outer,
+    const char *tmp_dir, const char *from, time_t now,
+    struct verify_result *res)
 {
 	const char *st = g_mime_object_get_content_type_parameter(o, "smime-type");
 	unsigned char *small = NULL;
@@ -226,11 +231,12 @@ verify_opaque(const struct pki *pki, GMimeObject *o, const char *tmp_dir,
 	else if (nid != NID_pkcs7_signed)
 		verify_cms_result(res, AR_NEUTRAL, "S/MIME content is not signed data");
 	else if ((r = vder_split(d.p, d.n, &small, &slen, &coff, &clen)) == 0)
-		opaque_split(pki, &d, small, slen, coff, clen, from, now, res);
+		opaque_split(pki, &d, small, slen, coff, clen, outer, from, now,
+		    res);
 	else if (r == VDER_ABSENT)
 		verify_cms_result(res, AR_NEUTRAL, "signed data without content");
 	else if (r == VDER_BER && d.n <= VERIFY_BER_MAX)
-		opaque_whole(pki, &d, from, now, res);
+		opaque_whole(pki, &d, outer, from, now, res);
 	else if (r == VDER_BER)
 		verify_cms_result(res, AR_NEUTRAL, "S/MIME content too large in "
 		    "its BER encoding");

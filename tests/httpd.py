@@ -4,10 +4,11 @@ client side (CRL distribution points, OCSP, RFC 3161 timestamping).
 
 It is a test fixture, not part of segel: segel's code is the client.
 
-  httpd.py --root DIR --port-file FILE
+  httpd.py --root DIR --port-file FILE [--port N]
 
-Listens on 127.0.0.1 on a free port, writes the port number to FILE once
-it listens, and serves until killed:
+Listens on 127.0.0.1 on a free port (or on N: a server started again on
+the port it had), writes the port number to FILE once it listens, and
+serves until killed:
   GET  /PATH              the file DIR/PATH (404 when there is none)
   GET  /slow/PATH         the same after 30 s (a server that hangs)
   GET  /endless           an answer that never ends (size caps)
@@ -106,8 +107,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+    http.server.ThreadingHTTPServer.allow_reuse_address = True
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port),
                                           make_handler(a.root))
     srv.daemon_threads = True
     tmp = a.port_file + ".tmp"

@@ -7,7 +7,8 @@
 #   - tests/interop/sign-judge: 7-bit, lines <= 998, multipart/signed with
 #     sha-256, the footer once in each text part a reader sees, attachments
 #     decoding to the bytes that were sent;
-#   - already signed and encrypted mail passes untouched;
+#   - already signed and encrypted mail passes untouched (t_client_signed.sh
+#     checks the client's signature: issue 13);
 #   - refusals: a login sending as someone else, expired, revoked, untrusted
 #     and missing certificates (550 5.7.1 with the reason);
 #   - mail claiming alice from an outside client is never signed;

@@ -10,7 +10,9 @@
  *     printable ASCII bytes, no line of the field (with its name) is
  *     longer than 998 bytes (RFC 5322 2.1.1), and
  *     authres_servid() of the formatted value gives ID back exactly
- *     (the round trip that lets segel find and remove its own results).
+ *     (the round trip that lets segel find and remove its own results);
+ *     when ID is also a token, as the configuration demands of
+ *     authserv_id, authres_is_ours() knows the formatted value as ours.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +37,17 @@ printable_id(const char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
 			return false;
 	return true;
+}
+
+/*
+ * An id the configuration accepts (conf_check.c check_servid: a token, no
+ * tspecials): only for those must authres_is_ours() know the field again.
+ * A quoted id with an escaped quote inside is never ours to write.
+ */
+static bool
+token_id(const char *s)
+{
+	return printable_id(s) && strpbrk(s, " ()<>@,;:\\\"/[]?=") == NULL;
 }
 
 /* "Authentication-Results:" before the value on the first line. */
@@ -79,7 +92,9 @@ round_trip(const char *id, char **f, int result)
 		FUZZ_ASSERT(back != NULL && strcmp(back, id) == 0,
 		    "round trip: id \"%s\" came back as \"%s\" from \"%s\"",
 		    id, back ? back : "(null)", v);
-		FUZZ_ASSERT(authres_is_ours(v, id), "not ours: \"%s\"", v);
+		if (token_id(id))
+			FUZZ_ASSERT(authres_is_ours(v, id), "not ours: \"%s\"",
+			    v);
 		free(back);
 	}
 	free(v);

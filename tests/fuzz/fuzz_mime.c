@@ -3,7 +3,9 @@
  * canonicalization through smime_sign(), with the build PKI's signer.
  *
  * Input: byte 0 holds flags (bit 0: a 64-byte memory threshold so that the
- * body and the output spool to files; bit 1: no footer); the rest is split
+ * body and the output spool to files; bit 1: no footer; bit 2: RFC 9788
+ * header protection of the header block's From, To, Subject... fields,
+ * hp.h); the rest is split
  * at the first empty line into the top-level content header block and the
  * body. smime_sign() may refuse (-1 with a reason) but never crash; on
  * success the Content-Type is one folded header value (LF only before a
@@ -25,6 +27,7 @@
 #include <openssl/pem.h>
 
 #include "fuzz_common.h"
+#include "hp.h"
 #include "smime_sign.h"
 #include "util.h"
 
@@ -199,7 +202,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sign_out out;
 	struct sbuf err;
 	struct msgbuf *body;
-	char *headers;
+	char *headers, *prot = NULL;
 	bool plain;
 
 	if (size < 1)
@@ -216,6 +219,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.signer = &signer;
 	req.tmp_dir = tmpdir;
 	req.memory_threshold = (data[0] & 1) ? 64 : 1 << 20;
+	if (data[0] & 4)
+		req.protected_headers = prot = hp_collect(headers, NULL);
 	sbuf_init(&err);
 	if (smime_sign(&req, &out, &err) == 0) {
 		dump(out.body);
@@ -229,5 +234,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sbuf_free(&err);
 	msgbuf_free(body);
 	free(headers);
+	free(prot);
 	return 0;
 }

@@ -19,11 +19,15 @@ fi
 for f in opt/segel/sbin/segel-milter opt/segel/sbin/segelctl opt/segel/sbin/segel-tls-check \
     etc/segel/segel.conf lib/systemd/system/segel-milter.service \
     lib/systemd/system/segel-expiring.service lib/systemd/system/segel-expiring.timer \
+    lib/systemd/system/segel-stamp.service lib/systemd/system/segel-stamp.timer \
+    lib/systemd/system/segel-notify.service lib/systemd/system/segel-notify.timer \
     usr/lib/sysusers.d/segel.conf usr/lib/tmpfiles.d/segel.conf; do
 	[ -e "$D/$f" ] && pass "installed /$f" || fail "installed /$f" "missing"
 done
 u=$D/lib/systemd/system/segel-milter.service
-grep -q '@SBINDIR@' "$u" "$D/lib/systemd/system/segel-expiring.service" &&
+grep -q '@SBINDIR@' "$u" "$D/lib/systemd/system/segel-expiring.service" \
+    "$D/lib/systemd/system/segel-stamp.service" \
+    "$D/lib/systemd/system/segel-notify.service" &&
 	fail "unit placeholders" "@SBINDIR@ left" || pass "units point at /opt/segel/sbin"
 grep -q '^ExecReload=/bin/kill -USR1 \$MAINPID' "$u" && pass "reload sends SIGUSR1" || fail "ExecReload" "$(grep ExecReload "$u")"
 grep -q '^ExecStartPre=.*segel-milter -n' "$u" && pass "ExecStartPre checks the configuration" || fail "ExecStartPre" "missing"

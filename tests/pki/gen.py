@@ -108,6 +108,43 @@ def ee_cert(subject, email, key, issuer_cert, issuer_key, not_before, not_after)
             .sign(issuer_key, hashes.SHA256()))
 
 
+def tsa_cert(subject, key, issuer_cert, issuer_key):
+    """An RFC 3161 TSA certificate: extendedKeyUsage timeStamping alone,
+    critical (RFC 3161 2.3; OpenSSL's timestamp purpose insists on it)."""
+    return (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(issuer_cert.subject)
+            .public_key(key.public_key()).serial_number(serial())
+            .not_valid_before(NOW - DAY).not_valid_after(NOW + 5 * YEAR)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+                           critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
+                           critical=True)
+            .add_extension(ski(key.public_key()), critical=False)
+            .add_extension(aki(issuer_cert), critical=False)
+            .sign(issuer_key, hashes.SHA256()))
+
+
+def tsa_pki(out, outside, out_key):
+    """tsa/: a TSA root and its timestamping certificate (audit.tsa_trust
+    is tsa/ca.pem); outside/tsa.*: a TSA under the untrusted outside CA."""
+    p = lambda *a: os.path.join(out, *a)
+    os.makedirs(p("tsa"), exist_ok=True)
+    ca_key = rsa_key()
+    ca = ca_cert(name((NameOID.COUNTRY_NAME, "ID"), (NameOID.ORGANIZATION_NAME, "Segel Test PKI"),
+                      (NameOID.COMMON_NAME, "Test TSA Root")), ca_key)
+    write_key(p("tsa", "ca.key"), ca_key)
+    write_cert(p("tsa", "ca.pem"), ca)
+    for path, issuer, ikey, cn in (
+            (("tsa", "tsa"), ca, ca_key, "Test Time Stamping Authority"),
+            (("outside", "tsa"), outside, out_key, "Outside TSA")):
+        key = rsa_key()
+        subj = name((NameOID.COUNTRY_NAME, "ID"), (NameOID.ORGANIZATION_NAME, "Segel Test PKI"),
+                    (NameOID.COMMON_NAME, cn))
+        write_key(p(*path[:-1], path[-1] + ".key"), key)
+        write_cert(p(*path[:-1], path[-1] + ".pem"), tsa_cert(subj, key, issuer, ikey))
+
+
 def crl(issuer_cert, issuer_key, revoked, last_update, next_update, number):
     b = (x509.CertificateRevocationListBuilder()
          .issuer_name(issuer_cert.subject)
@@ -196,6 +233,7 @@ def main(out):
     write(p("crl-expired", "bsre.crl.pem"),
           crl(bsre, bsre_key, revoked, NOW - 60 * DAY, NOW - 30 * DAY, 1))
     write(p("crl-expired", "root.crl.pem"), crl(root, root_key, [], NOW - DAY, NOW + 30 * DAY, 1))
+    tsa_pki(out, outside, out_key)
     write(p(".p12-list"), ("\n".join(p12_list) + "\n").encode())
 
 

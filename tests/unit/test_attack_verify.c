@@ -196,21 +196,11 @@ verify_file(const char *path, const char *from_hdr, struct verify_result *res)
 	struct msgbuf *mb = msgbuf_new(1 << 20, NULL);
 	struct sbuf h;
 	char *msg, *from = NULL;
-	const char *p, *body;
 	size_t n;
 
 	ck_assert_ptr_nonnull((msg = tl_slurp(path, &n)));
 	sbuf_init(&h);
-	for (p = msg; p < msg + n && *p != '\n' && *p != '\r'; p++) {
-		for (; p < msg + n && *p != '\n'; p++)
-			if (*p != '\r')
-				sbuf_add(&h, p, 1);
-		sbuf_adds(&h, "\r\n");
-	}
-	body = p < msg + n && *p == '\r' ? p + 2 : p + 1;
-	if (body > msg + n)
-		body = msg + n;
-	ck_assert_int_eq(msgbuf_append(mb, body, (size_t)(msg + n - body)), 0);
+	tl_message_split(msg, n, &h, mb);
 	if (from_hdr != NULL && strchr(from_hdr, '\n') == NULL)
 		from = policy_from_address(from_hdr);
 	(void)smime_verify(pki, h.s != NULL ? h.s : "", mb, from, time(NULL),
@@ -579,9 +569,15 @@ static const struct acase cases[] = {
 	  "eve@kepriprov.go.id", AR_POLICY, "2", "eve@kepriprov.go.id", "From" },
 	{ "RFC 9788 hp=clear part whose protected From is the signer",
 	  "mkcert e mallory; printf 'Content-Type: text/plain; charset=us-ascii; hp=\"clear\"\r\n"
-	  "From: eve@kepriprov.go.id\r\nSubject: Perintah\r\n\r\nHalo.\r\n' > in.txt; "
+	  "From: eve@kepriprov.go.id\r\nTo: kepala@tanjungpinangkota.go.id\r\nSubject: Surat resmi\r\n\r\nHalo.\r\n' > in.txt; "
 	  "{ hdr eve@kepriprov.go.id; openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
 	  "eve@kepriprov.go.id", AR_PASS, "2", "eve@kepriprov.go.id", NULL },
+	/* issue 13: the outer Subject is not the protected one (RFC 9788) */
+	{ "RFC 9788 hp=clear part whose protected Subject is not the outer one",
+	  "mkcert e mallory; printf 'Content-Type: text/plain; charset=us-ascii; hp=\"clear\"\r\n"
+	  "From: eve@kepriprov.go.id\r\nTo: kepala@tanjungpinangkota.go.id\r\nSubject: Perintah\r\n\r\nHalo.\r\n' > in.txt; "
+	  "{ hdr eve@kepriprov.go.id; openssl cms -sign -binary -in in.txt $(as e) -certfile $P/chain.pem; } > m.eml",
+	  "eve@kepriprov.go.id", AR_POLICY, "2", "eve@kepriprov.go.id", "Subject outside the signed part" },
 	/* the display name shows another address: do_verify binds no From
 	 * (policy_from_address), so the partner's valid signature is policy */
 	{ "display name is our official's address, signer is the real From",

@@ -24,51 +24,51 @@ static const struct fmt_case fmt_cases[] = {
 	{ "pass, every property",
 	  { AR_PASS, "signature valid; signer Sari, Pemerintah Provinsi Kepulauan Riau",
 	    "sari@kepriprov.go.id", "2", "4F1A03", "CN=BSrE CA,O=BSSN,C=ID",
-	    "Sari, Pemerintah Provinsi Kepulauan Riau" },
+	    "Sari, Pemerintah Provinsi Kepulauan Riau", NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=pass (signature valid; signer Sari, Pemerintah "
 	  "Provinsi Kepulauan Riau)\n\tbody.smime-identifier=sari@kepriprov.go.id"
 	  "\n\tbody.smime-part=2\n\tbody.smime-serial=4F1A03"
 	  "\n\tbody.smime-issuer=\"CN=BSrE CA,O=BSSN,C=ID\"" },
 	{ "fail",
 	  { AR_FAIL, "signature does not match content", "a@b.example", "1.2",
-	    NULL, NULL, NULL },
+	    NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=fail (signature does not match content)"
 	  "\n\tbody.smime-identifier=a@b.example\n\tbody.smime-part=1.2" },
 	{ "policy",
-	  { AR_POLICY, "weak digest SHA-1", NULL, NULL, NULL, NULL, NULL },
+	  { AR_POLICY, "weak digest SHA-1", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=policy (weak digest SHA-1)" },
-	{ "neutral", { AR_NEUTRAL, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ "neutral", { AR_NEUTRAL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=neutral" },
-	{ "temperror", { AR_TEMPERROR, "x", NULL, NULL, NULL, NULL, NULL },
+	{ "temperror", { AR_TEMPERROR, "x", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=temperror (x)" },
-	{ "permerror", { AR_PERMERROR, "", NULL, NULL, NULL, NULL, NULL },
+	{ "permerror", { AR_PERMERROR, "", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=permerror" },
-	{ "none", { AR_NONE, "not signed", NULL, NULL, NULL, NULL, NULL },
+	{ "none", { AR_NONE, "not signed", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=none (not signed)" },
 	{ "skip is no-result",
-	  { AR_SKIP, "encrypted, cannot be checked", NULL, NULL, NULL, NULL, NULL },
+	  { AR_SKIP, "encrypted, cannot be checked", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID "; none (encrypted, cannot be checked)" },
 	{ "comment escaping",
-	  { AR_FAIL, "a (b) c\\d\r\ne\x01\xc3\xa9", NULL, NULL, NULL, NULL, NULL },
+	  { AR_FAIL, "a (b) c\\d\r\ne\x01\xc3\xa9", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=fail (a \\(b\\) c\\\\d  e??" "?)" },
 	{ "issuer with quotes and backslash",
-	  { AR_PASS, NULL, NULL, NULL, "01", "CN=A \\\"B\\\",O=x", NULL },
+	  { AR_PASS, NULL, NULL, NULL, "01", "CN=A \\\"B\\\",O=x", NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=pass\n\tbody.smime-serial=01"
 	  "\n\tbody.smime-issuer=\"CN=A \\\\\\\"B\\\\\\\",O=x\"" },
 	{ "serial without issuer is dropped",
-	  { AR_PASS, NULL, NULL, NULL, "01", NULL, NULL },
+	  { AR_PASS, NULL, NULL, NULL, "01", NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=pass" },
 	{ "local part that is not a dot-atom",
-	  { AR_PASS, NULL, "john doe@example.com", NULL, NULL, NULL, NULL },
+	  { AR_PASS, NULL, "john doe@example.com", NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=pass\n\tbody.smime-identifier=\"john doe\"@example.com" },
 	{ "local part with dots and plus",
-	  { AR_PASS, NULL, "a.b+c@example.com", NULL, NULL, NULL, NULL },
+	  { AR_PASS, NULL, "a.b+c@example.com", NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=pass\n\tbody.smime-identifier=a.b+c@example.com" },
 	{ "identifier without @ is a value",
-	  { AR_PASS, NULL, "no address", NULL, NULL, NULL, NULL },
+	  { AR_PASS, NULL, "no address", NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=pass\n\tbody.smime-identifier=\"no address\"" },
 	{ "quote in local part",
-	  { AR_PASS, NULL, "a\"b@example.com", NULL, NULL, NULL, NULL },
+	  { AR_PASS, NULL, "a\"b@example.com", NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 	  " " ID ";\n\tsmime=pass\n\tbody.smime-identifier=\"a\\\"b\"@example.com" },
 };
 
@@ -85,7 +85,7 @@ END_TEST
 
 START_TEST(test_format_quoted_servid)
 {
-	struct verify_result r = { AR_PASS, NULL, NULL, NULL, NULL, NULL, NULL };
+	struct verify_result r = { AR_PASS, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	char *got = authres_format("odd id", &r);
 
 	ck_assert_str_eq(got, " \"odd id\";\n\tsmime=pass");
@@ -96,7 +96,7 @@ END_TEST
 /* Hostile, very long certificate fields: every line stays < 998. */
 START_TEST(test_format_long)
 {
-	struct verify_result r = { AR_PASS, NULL, NULL, "2", "AB", NULL, NULL };
+	struct verify_result r = { AR_PASS, NULL, NULL, "2", "AB", NULL, NULL, NULL, NULL, NULL };
 	char *big = xmalloc(5000), *got, *line, *save = NULL;
 
 	memset(big, 'x', 4999);
@@ -118,7 +118,7 @@ END_TEST
 /* Found by fuzz_authres: escaping doubles '"' and '\\'; bound as written. */
 START_TEST(test_format_escaped_long)
 {
-	struct verify_result r = { AR_FAIL, NULL, NULL, NULL, NULL, NULL, NULL };
+	struct verify_result r = { AR_FAIL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	char *q = xmalloc(901), *bs = xmalloc(901), *got, *line, *save = NULL;
 
 	memset(q, '"', 900);

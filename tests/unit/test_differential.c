@@ -190,21 +190,11 @@ segel_verify(const char *path, struct verify_result *res)
 	struct msgbuf *mb = msgbuf_new(1 << 20, NULL);
 	struct sbuf h;
 	char *msg;
-	const char *p, *body;
 	size_t n;
 
 	ck_assert_ptr_nonnull((msg = tl_slurp(path, &n)));
 	sbuf_init(&h);
-	for (p = msg; p < msg + n && *p != '\n' && *p != '\r'; p++) {
-		for (; p < msg + n && *p != '\n'; p++)
-			if (*p != '\r')
-				sbuf_add(&h, p, 1);
-		sbuf_adds(&h, "\r\n");
-	}
-	body = p < msg + n && *p == '\r' ? p + 2 : p + 1;
-	if (body > msg + n)
-		body = msg + n;
-	ck_assert_int_eq(msgbuf_append(mb, body, (size_t)(msg + n - body)), 0);
+	tl_message_split(msg, n, &h, mb);
 	(void)smime_verify(pki, h.s != NULL ? h.s : "", mb, ALICE, time(NULL),
 	    res);
 	ERR_clear_error();

@@ -58,6 +58,7 @@
 #include "msgbuf.h"
 #include "msgctx.h"
 #include "pki.h"
+#include "hp.h"
 #include "smime_sign.h"
 #include "testlib.h"
 #include "util.h"
@@ -179,7 +180,7 @@ sign_input(const char *name, struct msgbuf **outb)
 	struct sign_out out;
 	struct sbuf err;
 	struct msgbuf *body;
-	char *headers;
+	char *headers, *prot = NULL;
 	int r;
 
 	n--;
@@ -207,6 +208,8 @@ sign_input(const char *name, struct msgbuf **outb)
 	req.footer = (d[0] & 2) ? NULL : "Dokumen ini ditandatangani secara elektronik";
 	req.signer = &signer;
 	req.memory_threshold = 1 << 20;
+	if (d[0] & 4)		/* RFC 9788 header protection (hp.h) */
+		req.protected_headers = prot = hp_collect(headers, NULL);
 	sbuf_init(&err);
 	r = smime_sign(&req, &out, &err);
 	*outb = out.body;
@@ -215,6 +218,7 @@ sign_input(const char *name, struct msgbuf **outb)
 	sbuf_free(&err);
 	msgbuf_free(body);
 	free(headers);
+	free(prot);
 	free(d);
 	return r;
 }
@@ -262,6 +266,14 @@ END_TEST
 START_TEST(mime_8bit_part_header)
 {
 	sign_7bit("fuzz_mime-8bit-part-header");
+}
+END_TEST
+
+/* issue 13: a protected To with 8-bit in an address: GMime wrote it raw
+ * into part 1; now it is encoded-words. */
+START_TEST(mime_hp_8bit_address)
+{
+	sign_7bit("fuzz_mime-hp-8bit-address");
 }
 END_TEST
 
@@ -465,6 +477,7 @@ main(void)
 	tcase_add_test(tc, authres_escaped_props);
 	tcase_add_test(tc, mime_8bit_filename);
 	tcase_add_test(tc, mime_8bit_part_header);
+	tcase_add_test(tc, mime_hp_8bit_address);
 	tcase_add_loop_test(tc, mime_crlf, 0, 4);
 	tcase_add_loop_test(tc, mime_strict, 0, 3);
 	tcase_add_test(tc, verify_cms_membio_leak);

@@ -198,3 +198,21 @@ tl_run(Suite *s)
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+void
+tl_message_split(const char *msg, size_t n, struct sbuf *hdr,
+    struct msgbuf *body)
+{
+	const char *p, *b;
+
+	for (p = msg; p < msg + n && *p != '\n' && *p != '\r'; p++) {
+		for (; p < msg + n && *p != '\n'; p++)
+			if (*p != '\r')
+				sbuf_add(hdr, p, 1);
+		sbuf_adds(hdr, "\r\n");
+	}
+	b = p < msg + n && *p == '\r' ? p + 2 : p + 1;
+	if (b > msg + n)
+		b = msg + n;
+	ck_assert_int_eq(msgbuf_append(body, b, (size_t)(msg + n - b)), 0);
+}

@@ -13,7 +13,9 @@
 #include "certstore.h"
 #include "conf.h"
 #include "diag.h"
+#include "msgbuf.h"
 #include "pki.h"
+#include "util.h"
 
 /* SEGEL_SRCDIR, or "." (the tests run from the repository root). */
 const char *tl_srcdir(void);
@@ -65,6 +67,15 @@ struct tl_store {
 void tl_store_load(struct tl_store *f, const char *pkidir,
     const char *cert_dir, const char *domain, const char *user);
 void tl_store_free(struct tl_store *f);
+
+/*
+ * A whole message (MSG, N bytes) cut as glue.c passes it to the verifier:
+ * the header block into HDR as "Name: value\r\n" lines (no empty line,
+ * CRs of the file dropped), the body as received appended to BODY. A
+ * failed append fails the test.
+ */
+void tl_message_split(const char *msg, size_t n, struct sbuf *hdr,
+    struct msgbuf *body);
 
 /* Removes DIR, or keeps it and says so when SEGEL_KEEP_TMP is set. */
 void tl_rmtree(const char *dir);

@@ -11,6 +11,9 @@ KIND:
                "--BB--x" plus the attacker's text after the signed part
   hole-footer  issue 18 shape 2: the genuine multipart/signed inside a
                multipart/mixed whose second part has two Content-Type fields
+  outer-subject  issue 13: only the outer Subject changed (its RFC 9788
+               protected copy in part 1 stays): the signature still holds;
+               which Subject the reader shows tells whether it reads hp
 """
 import email.utils
 import re
@@ -96,12 +99,22 @@ def hole_footer(msg):
     return head + b"\r\n" + body
 
 
+def outer_subject(msg):
+    head, body = split(msg)
+    head, n = re.subn(rb"^Subject:[^\r\n]*(\r\n[ \t][^\r\n]*)*",
+                      b"Subject: interop hp_outer_subject DIUBAH DI JALAN",
+                      head, count=1, flags=re.I | re.M)
+    if n != 1:
+        sys.exit("no Subject to change")
+    return head + b"\r\n" + body
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     kind, src, out = sys.argv[1:]
     fn = {"tampered": tampered, "date-moved": date_moved, "hole-bb": hole_bb,
-          "hole-footer": hole_footer}.get(kind)
+          "hole-footer": hole_footer, "outer-subject": outer_subject}.get(kind)
     if fn is None:
         sys.exit("unknown kind " + kind)
     msg = open(src, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
