@@ -44,6 +44,7 @@ LDFLAGS  += -pie -Wl,-z,relro,-z,now -pthread $(SANFLAGS)
 # tests link without libmilter.
 CTL_SRCS  = milter/segelctl.c milter/segelctl_list.c milter/segelctl_change.c \
 	    milter/segelctl_records.c
+CTL_SRCS += milter/segelctl_crl.c
 CTL_OBJS  = $(CTL_SRCS:milter/%.c=$(BUILD)/obj/%.o)
 BIN_SRCS  = milter/glue.c milter/main.c $(CTL_SRCS)
 LIB_SRCS  = $(filter-out $(BIN_SRCS),$(wildcard milter/*.c))
@@ -195,6 +196,8 @@ install: $(BUILD)/segel-milter $(BUILD)/segelctl
 	install -m 0644 systemd/segel-stamp.timer $(DESTDIR)/lib/systemd/system/segel-stamp.timer
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-notify.service > $(DESTDIR)/lib/systemd/system/segel-notify.service
 	install -m 0644 systemd/segel-notify.timer $(DESTDIR)/lib/systemd/system/segel-notify.timer
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/segel-crl-update.service > $(DESTDIR)/lib/systemd/system/segel-crl-update.service
+	install -m 0644 systemd/segel-crl-update.timer $(DESTDIR)/lib/systemd/system/segel-crl-update.timer
 	install -m 0644 systemd/segel.sysusers $(DESTDIR)/usr/lib/sysusers.d/segel.conf
 	install -m 0644 systemd/segel.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/segel.conf
 	install -d $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/postfix $(DESTDIR)$(PREFIX)/share/doc/segel/smtp-tls/sendmail

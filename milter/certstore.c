@@ -37,6 +37,7 @@
 struct certstore {
 	struct cert_entry *e;
 	size_t n;
+	const struct pki *pki;	/* for the stale-CRL rule at lookup */
 };
 
 static pthread_once_t certstore_once = PTHREAD_ONCE_INIT;
@@ -62,6 +63,7 @@ cert_status_name(enum cert_status s)
 	case CERT_UNTRUSTED:	return "untrusted";
 	case CERT_BROKEN:	return "broken";
 	case CERT_UNAVAILABLE:	return "key unavailable";
+	case CERT_CRL_STALE:	return "revocation unknown (CRL out of date)";
 	}
 	return "unknown";
 }
@@ -648,6 +650,8 @@ struct certstore *
 certstore_load(const struct conf *c, const struct pki *p, struct diag *d)
 {
 	struct certstore *cs = xcalloc(1, sizeof(*cs));
+
+	cs->pki = p;
 	struct dirent **ents = NULL;
 	struct cert_entry *e;
 	struct certstore_token tok = { false, -1, "" };
@@ -717,6 +721,21 @@ certstore_entry_clear(struct cert_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/*
+ * The stale-CRL rule at the time of use (pki.h): a CRL goes out of date
+ * while the daemon runs, without a reload. Fails closed: CERT_CRL_STALE.
+ */
+static enum cert_status
+certstore_crl_current(const struct pki *p, const struct cert_entry *e,
+    time_t now)
+{
+	char *why = NULL;
+	int stale = pki_crl_stale(p, e->cert, e->chain, now, &why);
+
+	free(why);
+	return stale ? CERT_CRL_STALE : CERT_OK;
+}
+
 enum cert_status
 certstore_lookup(const struct certstore *cs, const char *addr, time_t now,
     const struct cert_entry **entry)
@@ -743,7 +762,7 @@ certstore_lookup(const struct certstore *cs, const char *addr, time_t now,
 		return CERT_NOT_YET_VALID;
 	if (now > e->not_after)
 		return CERT_EXPIRED;
-	return CERT_OK;
+	return certstore_crl_current(cs->pki, e, now);
 }
 
 size_t

@@ -39,9 +39,12 @@ enum cert_status {
 	CERT_UNTRUSTED,		/* does not chain to pki.trust_file, bad usage */
 	CERT_BROKEN,		/* unreadable, wrong passphrase, key mismatch,
 				   address not named in the certificate */
-	CERT_UNAVAILABLE	/* a sound certificate whose key is in a
+	CERT_UNAVAILABLE,	/* a sound certificate whose key is in a
 				   token that cannot be used now (missing,
 				   PIN refused, key object gone): tempfail */
+	CERT_CRL_STALE		/* revocation unknown: its CRL is past
+				   nextUpdate + pki.crl_grace (pki.h), judged
+				   at each lookup: tempfail */
 };
 
 struct cert_entry {

@@ -46,6 +46,8 @@ const struct conf_key conf_schema[] = {
 	{ "pki.crl_dir", C_STRING, "", OFF(crl_dir), check_path },
 	{ "pki.ocsp", C_ENUM, "off", OFF(pki_ocsp), check_enum },
 	{ "pki.ocsp_timeout", C_INT, "3", OFF(ocsp_timeout), check_seconds },
+	{ "pki.crl_urls", C_STRLIST, NULL, NOOFF, NULL },
+	{ "pki.crl_grace", C_STRING, "24h", OFF(crl_grace_text), check_crl_grace },
 	{ "tls", C_GROUP, NULL, NOOFF, NULL },
 	{ "tls.enforce", C_BOOL, "true", OFF(tls_enforce), NULL },
 	{ "tls.min_version", C_ENUM, "TLSv1.2", OFF(tls_min_version), check_tlsver },
@@ -148,6 +150,7 @@ type_name(enum ctype t)
 	case C_INT:	return "a whole number";
 	case C_CIDRS:	return "a list of addresses [ \"a/n\", ... ]";
 	case C_INTS:	return "a list of whole numbers [ 30, 14, ... ]";
+	case C_STRLIST:	return "a list of strings [ \"...\", ... ]";
 	}
 	return "?";
 }
@@ -164,7 +167,8 @@ conf_type_ok(enum ctype t, const config_setting_t *s)
 	case C_BOOL:	return st == CONFIG_TYPE_BOOL;
 	case C_INT:	return st == CONFIG_TYPE_INT || st == CONFIG_TYPE_INT64;
 	case C_CIDRS:
-	case C_INTS:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
+	case C_INTS:
+	case C_STRLIST:	return st == CONFIG_TYPE_ARRAY || st == CONFIG_TYPE_LIST;
 	}
 	return false;
 }
@@ -326,6 +330,7 @@ conf_load(const char *path, struct diag *d)
 			load_key(&lc, c, &cfg, &conf_schema[i]);
 	load_cidrs(&lc, c, &cfg);
 	load_notify_days(&lc, c, &cfg);
+	load_crl_urls(&lc, c, &cfg);
 	load_login_map(&lc, c);
 	conf_cross_checks(&lc, c, &cfg);
 	if (c->footer != NULL && c->footer[0] == '\0') {
@@ -357,6 +362,7 @@ conf_free(struct conf *c)
 	free(c->socket_group);
 	free(c->trust_file);
 	free(c->crl_dir);
+	conf_crl_free(c);
 	free(c->cert_dir);
 	free(c->trusted_hosts);
 	free(c->login_map);

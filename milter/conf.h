@@ -57,6 +57,10 @@ struct conf {
 	char *crl_dir;		/* NULL when unset */
 	int pki_ocsp;		/* enum ocsp_mode (ocsp.h) */
 	size_t ocsp_timeout;	/* s, pki.ocsp_timeout */
+	char **crl_urls;	/* pki.crl_urls: more CRL addresses to fetch */
+	size_t n_crl_urls;
+	char *crl_grace_text;	/* pki.crl_grace as written ("24h") */
+	long crl_grace;		/* the same in seconds (conf_crl.c) */
 
 	bool tls_enforce;
 	int tls_min_version;	/* 0x0301 (1.0) .. 0x0304 (1.3) */
@@ -114,6 +118,8 @@ void conf_free(struct conf *);
 /* Pure helpers, also used by the policy and tests. */
 bool conf_parse_cidr(const char *, struct cidr *);
 bool cidr_match(const struct cidr *, int family, const void *addr);
+/* "24h", "2d", "90m", "600", "0": seconds, or -1 (conf_crl.c). */
+long conf_parse_duration(const char *);
 /* Parses "TLSv1.2", "TLSv1", "TLSv1.3", "SSLv3"; returns 0x03xx or -1. */
 int conf_parse_tls_version(const char *);
 /* True when login may sign as address under c (equal, or paired). */

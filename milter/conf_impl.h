@@ -11,7 +11,8 @@
 
 #include "conf.h"
 
-enum ctype { C_GROUP, C_STRING, C_ENUM, C_BOOL, C_INT, C_CIDRS, C_INTS };
+enum ctype { C_GROUP, C_STRING, C_ENUM, C_BOOL, C_INT, C_CIDRS, C_INTS,
+    C_STRLIST };
 
 struct loadctx;
 typedef void (*conf_check_fn)(struct loadctx *, struct conf *,
@@ -63,11 +64,15 @@ CONF_CHECK(check_seconds);
 CONF_CHECK(check_officer);
 CONF_CHECK(check_sendmail);
 CONF_CHECK(check_state_file);
+CONF_CHECK(check_crl_grace);
 #undef CONF_CHECK
 
 /* conf_check.c: what needs more than one key */
 void load_cidrs(struct loadctx *, struct conf *, const config_t *);
 void load_login_map(struct loadctx *, struct conf *);
+/* conf_crl.c: pki.crl_urls */
+void load_crl_urls(struct loadctx *, struct conf *, const config_t *);
+void conf_crl_free(struct conf *);
 void conf_cross_checks(struct loadctx *, struct conf *, const config_t *);
 /* conf_lifecycle.c: lifecycle.notify_days */
 void load_notify_days(struct loadctx *, struct conf *, const config_t *);

@@ -403,9 +403,9 @@ do_verify(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 	}
 	if (smime_verify(rt->pki, m->headers.s ? m->headers.s : "", m->body,
 	    from, time(NULL), &res) != 0) {
-		res.result = AR_TEMPERROR;
-		free(res.comment);
-		res.comment = xstrdup("internal error while verifying");
+		res.result = AR_TEMPERROR;	/* its own words, when it has */
+		if (res.comment == NULL)	/* some (a stale CRL, pki.h) */
+			res.comment = xstrdup("internal error while verifying");
 	}
 	if (res.result == AR_SKIP ||
 	    (res.result == AR_NONE && !own) ||

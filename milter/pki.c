@@ -52,6 +52,8 @@ pki_verify_cb(int ok, X509_STORE_CTX *ctx)
 		return ok;
 	switch (X509_STORE_CTX_get_error(ctx)) {
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
+	case X509_V_ERR_DIFFERENT_CRL_SCOPE:	/* only others' CRLs (an
+						   indirect one): none */
 	case X509_V_ERR_CRL_HAS_EXPIRED:
 	case X509_V_ERR_CRL_NOT_YET_VALID:
 		X509_STORE_CTX_set_error(ctx, X509_V_OK);
@@ -165,6 +167,7 @@ pki_load_crls(struct pki *p, const char *dir, struct diag *d)
 			pki_check_crl_time(crl, path, d);
 			X509_STORE_add_crl(p->store, crl);
 			sk_X509_CRL_push(p->crls, crl);	/* owns got's ref */
+			pki_note_indirect(p, crl);	/* no ref of its own */
 		}
 		sk_X509_CRL_free(got);
 		ERR_clear_error();
@@ -196,8 +199,11 @@ pki_load(const struct conf *c, struct diag *d)
 		goto fail;
 	if (c->crl_dir != NULL && c->crl_dir[0] != '\0')
 		pki_load_crls(p, c->crl_dir, d);
+	p->crl_grace = c->crl_grace;
+	/* extended support and deltas: every CRL shape of RFC 5280 (pki.h) */
 	if (sk_X509_CRL_num(p->crls) > 0)
-		flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+		flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL |
+		    X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_USE_DELTAS;
 	if (flags != 0)
 		X509_STORE_set_flags(p->store, flags);
 	X509_STORE_set_purpose(p->store, X509_PURPOSE_SMIME_SIGN);
@@ -218,6 +224,7 @@ pki_free(struct pki *p)
 		return;
 	X509_STORE_free(p->store);
 	sk_X509_pop_free(p->anchors, X509_free);
+	sk_X509_CRL_free(p->xcrls);
 	sk_X509_CRL_pop_free(p->crls, X509_CRL_free);
 	free(p);
 }
@@ -227,16 +234,21 @@ pki_verify_cert(const struct pki *p, X509 *cert, STACK_OF(X509) *chain,
     time_t t)
 {
 	X509_STORE_CTX *ctx;
+	STACK_OF(X509) *untrusted = NULL;
+	STACK_OF(X509_CRL) *xcrls = NULL;
 	int err = X509_V_ERR_UNSPECIFIED;
 
 	if (p == NULL || cert == NULL)
 		return X509_V_ERR_UNSPECIFIED;
 	ERR_clear_error();
-	if ((ctx = X509_STORE_CTX_new()) == NULL)
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    (untrusted = pki_untrusted(p, chain)) == NULL)
 		goto out;
-	if (!X509_STORE_CTX_init(ctx, p->store, cert, chain))
+	if (!X509_STORE_CTX_init(ctx, p->store, cert, untrusted))
 		goto out;
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
+	if ((xcrls = pki_crls(p, NULL)) != NULL)
+		X509_STORE_CTX_set0_crls(ctx, xcrls);
 	if (t != 0)
 		X509_STORE_CTX_set_time(ctx, 0, t);
 	if (X509_verify_cert(ctx) == 1)
@@ -245,6 +257,8 @@ pki_verify_cert(const struct pki *p, X509 *cert, STACK_OF(X509) *chain,
 		err = X509_V_ERR_UNSPECIFIED;
 out:
 	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);
+	sk_X509_CRL_free(xcrls);
 	ERR_clear_error();
 	return err;
 }
@@ -252,21 +266,16 @@ out:
 int
 pki_is_revoked(const struct pki *p, X509 *cert)
 {
-	const X509_NAME *issuer;
 	X509_REVOKED *rev;
-	X509_CRL *crl;
 	int i;
 
 	if (p == NULL || cert == NULL)
 		return 0;
-	issuer = X509_get_issuer_name(cert);
-	for (i = 0; i < sk_X509_CRL_num(p->crls); i++) {
-		crl = sk_X509_CRL_value(p->crls, i);
-		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), issuer) != 0)
-			continue;
-		if (X509_CRL_get0_by_serial(crl, &rev,
-		    (ASN1_INTEGER *)X509_get0_serialNumber(cert)) == 1)
+	/* by cert: an entry of the cert's issuer, also in an indirect CRL
+	 * (certificateIssuer) or a delta; 2 is removeFromCRL */
+	for (i = 0; i < sk_X509_CRL_num(p->crls); i++)
+		if (X509_CRL_get0_by_cert(sk_X509_CRL_value(p->crls, i), &rev,
+		    cert) == 1)
 			return 1;
-	}
 	return 0;
 }

@@ -123,6 +123,7 @@ status_id_id(enum cert_status st)
 	case CERT_UNTRUSTED:		return "tidak tepercaya";
 	case CERT_BROKEN:		return "rusak";
 	case CERT_UNAVAILABLE:		return "kunci tidak tersedia";
+	case CERT_CRL_STALE:		return "status pencabutan tidak diketahui (CRL kedaluwarsa)";
 	}
 	return "rusak";
 }
@@ -148,8 +149,10 @@ policy_sign_cert(const struct conf *c, const char *from, enum cert_status st,
 	/* Pasal 18 (3): a revoked certificate is never used, whatever the
 	 * setting; the mail is refused rather than sent unsigned. A key whose
 	 * token is away is a passing fault: the mail waits for it, whatever
-	 * on_no_cert says (neither bounced nor sent unsigned). */
+	 * on_no_cert says (neither bounced nor sent unsigned); so does a
+	 * certificate whose CRL is out of date (pki.crl_grace). */
 	if (st != CERT_REVOKED && (st == CERT_UNAVAILABLE ||
+	    st == CERT_CRL_STALE ||
 	    c->on_no_cert == NOCERT_TEMPFAIL)) {
 		sign_refuse(d, cert_status_name(st));
 		reply_set(&d->reply, "451", "4.7.1", "No usable certificate "

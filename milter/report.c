@@ -30,6 +30,8 @@ struct rep {
 	struct tally sender, unit, refusal, incoming;
 	struct sbuf revocations, imports;	/* text lines */
 	long n_revoked, n_imported, records;
+	struct sbuf crl_failures;	/* failed segelctl crl update runs */
+	long n_crl_runs, n_crl_failed;
 };
 
 static void
@@ -126,6 +128,13 @@ rep_record(struct rep *r, const struct audit_entry *e)
 		sbuf_printf(&r->revocations, "%s  %s  serial %s  by %s: %s\n",
 		    e->time, who, or_dash(e->cert_serial), or_dash(e->login),
 		    or_dash(e->reason));
+	} else if (strcmp(e->event, "crl-update") == 0) {
+		r->n_crl_runs++;
+		if (e->result != NULL && strcmp(e->result, "failed") == 0) {
+			r->n_crl_failed++;
+			sbuf_printf(&r->crl_failures, "%s  %s\n", e->time,
+			    or_dash(e->reason));
+		}
 	} else if (strcmp(e->event, "import") == 0) {
 		r->n_imported++;
 		sbuf_printf(&r->imports, "%s  %s  serial %s  by %s\n", e->time,
@@ -249,6 +258,8 @@ rep_text(const struct rep *r, const char *expiring, long n_exp, FILE *out)
 	    r->revocations.s ? r->revocations.s : "");
 	fprintf(out, "Imports: %ld\n%s", r->n_imported,
 	    r->imports.s ? r->imports.s : "");
+	fprintf(out, "\nCRL updates: %ld, failed: %ld\n%s", r->n_crl_runs,
+	    r->n_crl_failed, r->crl_failures.s ? r->crl_failures.s : "");
 }
 
 static void
@@ -384,6 +395,7 @@ rep_html(const struct rep *r, const char *expiring, long n_exp,
 		html_lines(f, "Archive (Pasal 12): state against the audit "
 		    "records, and files to look at", rep_count_lines(archive->s),
 		    archive->s);
+	html_lines(f, "Failed CRL updates", r->n_crl_failed, r->crl_failures.s);
 	fputs("</body></html>\n", f);
 	if (fclose(f) != 0) {
 		sbuf_printf(err, "%s: %s", path, strerror(errno));
@@ -458,6 +470,7 @@ out:
 	tally_free(&r.incoming);
 	sbuf_free(&r.revocations);
 	sbuf_free(&r.imports);
+	sbuf_free(&r.crl_failures);
 	sbuf_free(&exp);
 	sbuf_free(&arch);
 	return rc;

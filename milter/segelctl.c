@@ -77,6 +77,7 @@ static const char usage_text[] =
     "                                    altered, missing, in no record;\n"
     "                                    signatures valid when made\n"
     "  report --since DATE [--until DATE] [--html FILE]\n"
+    "  crl update                        fetch the CRLs into pki.crl_dir\n"
     "revoke mails the owner and the officer.\n"
     "import and revoke make a running segel-milter of FILE reload and wait "
     "for its\n"
@@ -153,6 +154,8 @@ cmd_check(struct ctl *x, int argc, char **argv)
 		usage("check takes no arguments");
 	diag_init(&d);
 	rt = runtime_load(x->conf_path, &d, false);
+	if (rt != NULL)
+		crl_check_diag(rt->conf, rt->pki, &d);
 	diag_print(&d, stdout);
 	rc = rt != NULL && diag_count(&d, DIAG_ERROR) == 0 ? 0 : EX_CONFIG;
 	if (rc == 0)
@@ -255,6 +258,7 @@ static const struct {
 	{ "revoke", cmd_revoke }, { "expiring", cmd_expiring },
 	{ "check", cmd_check }, { "audit", cmd_audit },
 	{ "report", cmd_report },
+	{ "crl", cmd_crl },
 	{ "archive", cmd_archive },
 };
 

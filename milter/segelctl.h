@@ -1,7 +1,7 @@
 /*
  * segelctl.h - what the parts of segelctl share: the loaded state and the
  * commands (segelctl.c: main, check, audit, report; segelctl_list.c: list,
- * show, expiring; segelctl_change.c: import, revoke).
+ * show, expiring; segelctl_change.c: import, revoke; segelctl_crl.c: crl update).
  */
 #ifndef SEGELCTL_H
 #define SEGELCTL_H
@@ -41,5 +41,13 @@ int cmd_revoke(struct ctl *, int, char **);
 int cmd_audit_sub(struct ctl *, int, char **);
 int cmd_archive(struct ctl *, int, char **);
 int ctl_audit_stamps(const struct ctl *);
+/* segelctl_change.c, also for segelctl_crl.c */
+int ctl_audit(const struct ctl *, const char *event, const char *addr,
+    const char *serial, const char *result, const char *reason,
+    const char *unit);
+int ctl_reload(const struct ctl *);
+/* segelctl_crl.c: crl update; what check says about revocation data */
+int cmd_crl(struct ctl *, int, char **);
+void crl_check_diag(const struct conf *, const struct pki *, struct diag *);
 
 #endif

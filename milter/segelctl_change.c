@@ -51,7 +51,7 @@ ctl_operator(void)
 }
 
 /* Writes one admin record; 0 also when no audit log is configured. */
-static int
+int
 ctl_audit(const struct ctl *x, const char *event, const char *addr,
     const char *serial, const char *result, const char *reason,
     const char *unit)
@@ -221,7 +221,7 @@ ctl_reload_wait_ms(void)
  * its answer in the audit log (storeadmin_await_reload). 0 when it took
  * the change or none runs; 1, said loudly, when one runs and did not.
  */
-static int
+int
 ctl_reload(const struct ctl *x)
 {
 	pid_t pids[16];

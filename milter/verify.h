@@ -46,7 +46,10 @@
  *   or segel's cut at RFC 2046 delimiters (only white space after one) and
  *   GMime's parse disagree on the number of parts or where they start.
  * - permerror: signer certificate not in the message.
- * - temperror: internal failure, no trust anchors.
+ * - temperror: internal failure, no trust anchors; revocation status
+ *   unknown (every CRL of crl_dir covering the chain is out of date beyond
+ *   pki.crl_grace, pki.h; smime_verify() then also returns -1, with that
+ *   comment).
  * - AR_SKIP: encrypted mail, and a signature over encrypted content (it
  *   says nothing about who wrote the plaintext). The CMS type decides; a
  *   smime-type label is believed only when it says enveloped.

@@ -231,15 +231,20 @@ chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
     STACK_OF(X509_CRL) *crls, time_t t)
 {
 	X509_STORE_CTX *ctx;
+	STACK_OF(X509) *untrusted = NULL;
+	STACK_OF(X509_CRL) *xcrls = pki_crls(pki, crls);
 	int err = X509_V_ERR_UNSPECIFIED;
 
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    !X509_STORE_CTX_init(ctx, pki->store, x, certs))
+	    (untrusted = pki_untrusted(pki, certs)) == NULL ||
+	    !X509_STORE_CTX_init(ctx, pki->store, x, untrusted))
 		goto out;
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
 	X509_STORE_CTX_set_verify_cb(ctx, chain_cb);
 	X509_STORE_CTX_set_time(ctx, 0, t);
-	if (sk_X509_CRL_num(crls) > 0)
+	if (xcrls != NULL)		/* crl_dir's indirect CRLs too */
+		X509_STORE_CTX_set0_crls(ctx, xcrls);
+	else if (sk_X509_CRL_num(crls) > 0)
 		X509_STORE_CTX_set0_crls(ctx, crls);
 	if (X509_verify_cert(ctx) == 1)
 		err = listed_in_crl_dir(pki, X509_STORE_CTX_get0_chain(ctx)) ?
@@ -248,6 +253,8 @@ chain_check(const struct pki *pki, X509 *x, STACK_OF(X509) *certs,
 		err = X509_V_ERR_UNSPECIFIED;
 out:
 	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);
+	sk_X509_CRL_free(xcrls);
 	return err;
 }
 
@@ -378,7 +385,12 @@ check_signer(const struct pki *pki, CMS_SignerInfo *si, X509 *x,
 		}
 	} else if (check_ocsp(pki, x, certs, res))
 		;
-	else if ((why = weak_digest(si)) != NULL || (why = weak_key(x)) != NULL)
+	else if (res->result != AR_POLICY &&
+	    pki_crl_stale(pki, x, certs, now, &s)) {
+		/* the stale-CRL rule (pki.h): not a pass, and saying why */
+		verify_cms_result(res, AR_TEMPERROR, s);
+		free(s);
+	} else if ((why = weak_digest(si)) != NULL || (why = weak_key(x)) != NULL)
 		verify_cms_result(res, AR_POLICY, why);
 	else if (res->result != AR_POLICY) {
 		s = res->signer_name != NULL ? xasprintf("signature valid; signer %s",

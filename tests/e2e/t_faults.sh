@@ -17,7 +17,8 @@
 #              550 naming the reason, alice is still signed); an expired CRL
 #              (pki.crl_dir = $PKI/crl-expired: pki.h keeps a stale CRL's
 #              revocations, so dave is still refused and dave's signature
-#              inbound is still smime=fail "certificate revoked").
+#              inbound is still smime=fail "certificate revoked"; alice
+#              waits (451) past pki.crl_grace and is signed within it).
 #   stuck      SIGSTOP the daemon with milter_*_timeout = 5s in Postfix: the
 #              client gets 4xx within the timeout, nothing is delivered;
 #              SIGCONT and mail flows again.
@@ -390,8 +391,19 @@ reload_test() {
 	else
 		fail expired_crl_dave_inbound "reply '$(last_reply | head -n 1)'; A-R: $(grep -i -A2 '^Authentication-Results' "$W/dave_in.out" 2>/dev/null | tr '\n' ' ')"
 	fi
-	if why=$(signed_ok expired_crl_alice alice); then
-		pass "expired_crl_alice_signed: others are still signed with the stale CRL"
+	# issue 14's stale-CRL rule: past pki.crl_grace (24h by default) no
+	# one covered by that CRL is signed for: alice's mail waits (451)
+	msg expired_crl_alice "$ALICE"
+	send_sub alice "$ALICE" "$TO" "$W/expired_crl_alice.eml" || true
+	r=$(last_reply | head -n 1)
+	case $r in
+	451*"revocation unknown"*) pass "expired_crl_alice_waits: past crl_grace, revocation unknown: $r" ;;
+	*) fail expired_crl_alice_waits "want 451 revocation unknown, got '$r'" ;;
+	esac
+	segel_conf_set pki.crl_grace '"31d"'
+	segel_reload >/dev/null || true
+	if why=$(signed_ok expired_crl_alice_grace alice); then
+		pass "expired_crl_alice_signed: within pki.crl_grace others are still signed with the stale CRL"
 	else
 		fail expired_crl_alice_signed "$why"
 	fi

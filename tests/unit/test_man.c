@@ -93,7 +93,8 @@ type_word(enum ctype t)
 	case C_ENUM:	return "string";
 	case C_BOOL:	return "boolean";
 	case C_INT:	return "integer";
-	case C_CIDRS:	return "list of strings";
+	case C_CIDRS:
+	case C_STRLIST:	return "list of strings";
 	case C_INTS:	return "list of integers";
 	case C_GROUP:	return "group";
 	}
@@ -110,7 +111,8 @@ default_markup(const struct conf_key *k)
 			    xstrdup("Qq");
 	case C_BOOL:	return xasprintf("Cm %s", k->defval);
 	case C_INT:	return xstrdup(k->defval);
-	case C_CIDRS:	return xstrdup("Bq");
+	case C_CIDRS:
+	case C_STRLIST:	return xstrdup("Bq");
 	case C_INTS:	return xstrdup(": the list");	/* prose */
 	case C_GROUP:	break;
 	}

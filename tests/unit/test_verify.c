@@ -747,6 +747,11 @@ setup_pki(void)
 	tl_write(tmpdir, "manycerts.py", manycerts);
 	tl_write(tmpdir, "mkcrl.py", mkcrl);
 	pki = tl_load_pki(pkidir, "crl");
+	/* the time rule's cases verify two years ahead, when crl/'s CRLs
+	 * are long out of date: the stale-CRL rule is test_crl's and
+	 * t_crl's, not these cases' */
+	if (pki != NULL)
+		pki->crl_grace = 5L * 365 * 86400;
 	return pki != NULL ? 0 : -1;
 }
 
