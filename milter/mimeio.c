@@ -11,9 +11,11 @@
  * mimeio_out_error().
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "mimefilt.h"
 #include "mimeio.h"
 
 /* ---- a write-only GMimeStream that appends to a msgbuf ---- */
@@ -232,13 +234,23 @@ mimeio_from_new(void)
 	return g_object_new(mimeio_from_get_type(), NULL);
 }
 
+/* Eight octets at a time: this runs over every visible text part. */
 bool
 mimeio_has_8bit(const void *p, size_t n)
 {
 	const unsigned char *c = p;
-	size_t i;
+	uint64_t w, acc = 0;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++)
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, c + i, 8);
+		acc |= w;
+		if ((i & 511) == 0 && (acc & 0x8080808080808080ULL) != 0)
+			return true;
+	}
+	if ((acc & 0x8080808080808080ULL) != 0)
+		return true;
+	for (; i < n; i++)
 		if (c[i] & 0x80)
 			return true;
 	return false;
@@ -257,7 +269,7 @@ mimeio_write(GMimeObject *o, bool content_only, struct msgbuf *out)
 
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
 	/* belt and braces: no bare LF may survive (preambles, raw parts) */
-	f = g_mime_filter_unix2dos_new(FALSE);
+	f = mimefilt_crlf_new();
 	g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
 	g_object_unref(f);
 	if ((content_only ? g_mime_object_write_content_to_stream(o, fo, fs) :

@@ -19,6 +19,7 @@
 #include <gmime/gmime.h>
 
 #include "footer.h"
+#include "mimefilt.h"
 #include "mimefix.h"
 #include "mimeio.h"
 #include "mimeprep.h"
@@ -124,9 +125,10 @@ filter_add(GMimeStream *fs, GMimeFilter *f)
 	g_object_unref(f);
 }
 
-/* The part's content decoded (and, for text, with LF line ends); new ref. */
+/* The part's content decoded, line ends as they are (mimefilt_qp reads
+ * CRLF and LF alike); new ref. */
 static GMimeStream *
-leaf_decoded_stream(GMimePart *part, bool text)
+leaf_decoded_stream(GMimePart *part)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
 	GMimeStream *raw = g_mime_data_wrapper_get_stream(w);
@@ -139,12 +141,10 @@ leaf_decoded_stream(GMimePart *part, bool text)
 	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 	    enc == GMIME_CONTENT_ENCODING_UUENCODE)
 		filter_add(fs, g_mime_filter_basic_new(enc, FALSE));
-	if (text)
-		filter_add(fs, g_mime_filter_dos2unix_new(FALSE));
 	return fs;
 }
 
-/* Makes decoded (LF line ends for text) the part's content, encoded. */
+/* Makes decoded the part's content, encoded (text: LF line ends). */
 static void
 leaf_set_encoded(GMimePart *part, GMimeStream *decoded, bool text)
 {
@@ -154,9 +154,9 @@ leaf_set_encoded(GMimePart *part, GMimeStream *decoded, bool text)
 	GMimeStream *fs = g_mime_stream_filter_new(decoded);
 	GMimeDataWrapper *w;
 
-	filter_add(fs, g_mime_filter_basic_new(target, TRUE));
-	if (text)	/* "From " at a line start becomes "=46rom " */
-		filter_add(fs, mimeio_from_new());
+	/* for text: quoted-printable, "From " at a line start "=46rom " */
+	filter_add(fs, text ? mimefilt_qp_new() :
+	    g_mime_filter_basic_new(target, TRUE));
 	w = g_mime_data_wrapper_new_with_stream(fs, target);
 	g_mime_part_set_content(part, w);
 	g_mime_part_set_content_encoding(part, target);
@@ -195,7 +195,7 @@ leaf_footer(GMimePart *part, const char *footer, struct sbuf *err)
 	const char *cs = g_mime_object_get_content_type_parameter(o,
 	    "charset");
 	bool wide = charset_is_wide(cs);
-	GMimeStream *dec = leaf_decoded_stream(part, !wide);
+	GMimeStream *dec = leaf_decoded_stream(part);
 	GMimeStream *mem = g_mime_stream_mem_new();
 	GByteArray *text = g_mime_stream_mem_get_byte_array(
 	    GMIME_STREAM_MEM(mem));
@@ -244,7 +244,7 @@ prep_leaf(GMimePart *part, const char *footer, bool visible,
 	    GMIME_CONTENT_ENCODING_BASE64 &&
 	    base64_is_clean(g_mime_data_wrapper_get_stream(w)))
 		return 0;	/* keep the original bytes */
-	dec = leaf_decoded_stream(part, text);
+	dec = leaf_decoded_stream(part);
 	leaf_set_encoded(part, dec, text);
 	g_object_unref(dec);
 	return 0;
