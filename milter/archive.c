@@ -1,5 +1,7 @@
 /*
- * archive.c - atomic copies of signed messages (see archive.h).
+ * archive.c - atomic copies of signed messages (see archive.h): an
+ * unnamed file (O_TMPFILE) linked into place once durable, or where that
+ * is not offered a named temporary file linked and removed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,15 +71,88 @@ write_body(int fd, const struct msgbuf *body)
 	return r < 0 ? -1 : 0;
 }
 
+/* Writes header block, CRLF and body to fd and makes them durable. */
+static int
+write_copy(int fd, const char *headers, const struct msgbuf *body)
+{
+	if (fchmod(fd, 0600) != 0 ||
+	    write_full(fd, headers, strlen(headers)) != 0 ||
+	    write_full(fd, "\r\n", 2) != 0 || write_body(fd, body) != 0 ||
+	    fsync(fd) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The copy as an unnamed file in day (O_TMPFILE), fsync'ed, then given
+ * its name with linkat(): one directory change per message instead of a
+ * temporary name's creation, the link and the temporary's removal.
+ * 1 when the file system or /proc does not offer it (the caller takes the
+ * named temporary path), 0 when stored, -1 with err set.
+ */
+static int
+store_unnamed(const char *day, const char *final, const char *headers,
+    const struct msgbuf *body, struct sbuf *err)
+{
+	char proc[64];
+	int fd, r = -1;
+
+	if ((fd = open(day, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) == -1)
+		return 1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (access(proc, F_OK) != 0) {
+		close(fd);
+		return 1;
+	}
+	if (write_copy(fd, headers, body) != 0)
+		sbuf_printf(err, "write %s: %s", final, strerror(errno));
+	/* Never replace an existing archive copy. */
+	else if (linkat(AT_FDCWD, proc, AT_FDCWD, final,
+	    AT_SYMLINK_FOLLOW) != 0)
+		sbuf_printf(err, "link %s: %s", final, strerror(errno));
+	else
+		r = 0;
+	close(fd);
+	return r;
+}
+
+/* The copy through a named temporary file, linked to final. */
+static int
+store_named(const char *day, const char *qid, const char *final,
+    const char *headers, const struct msgbuf *body, struct sbuf *err)
+{
+	char *tmp = xasprintf("%s/.tmp.%s.XXXXXX", day, qid);
+	int fd, r = -1;
+
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		sbuf_printf(err, "create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (write_copy(fd, headers, body) != 0) {
+		sbuf_printf(err, "write %s: %s", tmp, strerror(errno));
+		close(fd);
+	} else if (close(fd) != 0)
+		sbuf_printf(err, "close %s: %s", tmp, strerror(errno));
+	/* Never replace an existing archive copy. */
+	else if (link(tmp, final) != 0)
+		sbuf_printf(err, "link %s: %s", final, strerror(errno));
+	else
+		r = 0;
+	unlink(tmp);
+	free(tmp);
+	return r;
+}
+
 int
 archive_store(const char *dir, time_t when, const char *queue_id,
     const char *message_id, const char *headers, const struct msgbuf *body,
     char **path_out, struct sbuf *err)
 {
 	char stamp[32], qid[64], mid[160];
-	char *day = NULL, *tmp = NULL, *final = NULL;
+	char *day = NULL, *final = NULL;
 	struct tm tm;
-	int fd = -1, dfd = -1, r = -1;
+	int dfd = -1, r = -1, s;
 
 	gmtime_r(&when, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
@@ -86,31 +161,10 @@ archive_store(const char *dir, time_t when, const char *queue_id,
 	if ((day = archive_day_dir(dir, &tm, err)) == NULL)
 		goto out;
 	final = xasprintf("%s/%s_%s_%s.eml", day, stamp, qid, mid);
-	tmp = xasprintf("%s/.tmp.%s.XXXXXX", day, qid);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		sbuf_printf(err, "create %s: %s", tmp, strerror(errno));
-		free(tmp);
-		tmp = NULL;
+	if ((s = store_unnamed(day, final, headers, body, err)) == 1)
+		s = store_named(day, qid, final, headers, body, err);
+	if (s != 0)
 		goto out;
-	}
-	if (fchmod(fd, 0600) != 0 ||
-	    write_full(fd, headers, strlen(headers)) != 0 ||
-	    write_full(fd, "\r\n", 2) != 0 || write_body(fd, body) != 0 ||
-	    fsync(fd) != 0) {
-		sbuf_printf(err, "write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		sbuf_printf(err, "close %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	/* Never replace an existing archive copy. */
-	if (link(tmp, final) != 0) {
-		sbuf_printf(err, "link %s: %s", final, strerror(errno));
-		goto out;
-	}
 	if ((dfd = open(day, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(dfd) != 0) {
 		sbuf_printf(err, "fsync %s: %s", day, strerror(errno));
@@ -122,13 +176,8 @@ archive_store(const char *dir, time_t when, const char *queue_id,
 	}
 	r = 0;
 out:
-	if (fd != -1)
-		close(fd);
 	if (dfd != -1)
 		close(dfd);
-	if (tmp != NULL)
-		unlink(tmp);
-	free(tmp);
 	free(final);
 	free(day);
 	return r;
