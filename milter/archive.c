@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,10 @@
 #include "archive.h"
 #include "util.h"
 
-/* Creates DIR/YYYY/MM/DD step by step; returns the day folder. */
+/* DIR/YYYY/MM/DD, created step by step when make; NULL with err set. */
 static char *
-archive_day_dir(const char *dir, const struct tm *tm, struct sbuf *err)
+archive_day_dir(const char *dir, const struct tm *tm, bool make,
+    struct sbuf *err)
 {
 	char *path = xstrdup(dir), *next;
 	int parts[3] = { tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday };
@@ -27,7 +29,7 @@ archive_day_dir(const char *dir, const struct tm *tm, struct sbuf *err)
 		    parts[i]);
 		free(path);
 		path = next;
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		if (make && mkdir(path, 0700) != 0 && errno != EEXIST) {
 			sbuf_printf(err, "mkdir %s: %s", path, strerror(errno));
 			free(path);
 			return NULL;
@@ -87,8 +89,9 @@ write_copy(int fd, const char *headers, const struct msgbuf *body)
  * The copy as an unnamed file in day (O_TMPFILE), fsync'ed, then given
  * its name with linkat(): one directory change per message instead of a
  * temporary name's creation, the link and the temporary's removal.
- * 1 when the file system or /proc does not offer it (the caller takes the
- * named temporary path), 0 when stored, -1 with err set.
+ * 0 when stored; -1 with err set; 2 when day does not exist yet; 1 when
+ * the file system or /proc does not offer it (the caller takes the named
+ * temporary path).
  */
 static int
 store_unnamed(const char *day, const char *final, const char *headers,
@@ -98,20 +101,18 @@ store_unnamed(const char *day, const char *final, const char *headers,
 	int fd, r = -1;
 
 	if ((fd = open(day, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) == -1)
-		return 1;
+		return errno == ENOENT ? 2 : 1;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (access(proc, F_OK) != 0) {
-		close(fd);
-		return 1;
-	}
 	if (write_copy(fd, headers, body) != 0)
 		sbuf_printf(err, "write %s: %s", final, strerror(errno));
 	/* Never replace an existing archive copy. */
 	else if (linkat(AT_FDCWD, proc, AT_FDCWD, final,
-	    AT_SYMLINK_FOLLOW) != 0)
+	    AT_SYMLINK_FOLLOW) == 0)
+		r = 0;
+	else if (errno == EEXIST)
 		sbuf_printf(err, "link %s: %s", final, strerror(errno));
 	else
-		r = 0;
+		r = 1;	/* no /proc, or it is closed to us: again by name */
 	close(fd);
 	return r;
 }
@@ -158,10 +159,16 @@ archive_store(const char *dir, time_t when, const char *queue_id,
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	safe_copy(qid, sizeof(qid), queue_id);
 	safe_copy(mid, sizeof(mid), message_id);
-	if ((day = archive_day_dir(dir, &tm, err)) == NULL)
-		goto out;
+	/* the day folder is made when it is missing, not tried every time */
+	day = archive_day_dir(dir, &tm, false, err);
 	final = xasprintf("%s/%s_%s_%s.eml", day, stamp, qid, mid);
-	if ((s = store_unnamed(day, final, headers, body, err)) == 1)
+	if ((s = store_unnamed(day, final, headers, body, err)) == 2) {
+		free(day);
+		if ((day = archive_day_dir(dir, &tm, true, err)) == NULL)
+			goto out;
+		s = store_unnamed(day, final, headers, body, err);
+	}
+	if (s == 1 || s == 2)
 		s = store_named(day, qid, final, headers, body, err);
 	if (s != 0)
 		goto out;
