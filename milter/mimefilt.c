@@ -2,10 +2,12 @@
  * mimefilt.c - the two GMime filters of the signing path that see every
  * byte of the signed entity (see mimefilt.h): a quoted-printable encoder
  * that also reads CRLF as a line end and armours "From " at line starts,
- * and a LF to CRLF filter. GMime's own equivalents (basic QP encoder,
- * dos2unix, unix2dos, and mimeio's "From " filter after them) made four
- * passes of a byte-at-a-time state machine over each text part; at 100 KB
- * they were most of mimeprep's cost (BENCHMARKS.md, issue 16).
+ * and a LF to CRLF filter. Before them, GMime's QP encoder, dos2unix and
+ * unix2dos and a separate "From " filter made four octet-at-a-time passes
+ * over each text part; at 100 KB they were most of mimeprep's cost
+ * (BENCHMARKS.md, issue 16). GMime's own "From " armour
+ * (GMIME_FILTER_FROM_MODE_ARMOR) is not used: it drops a last line shorter
+ * than five octets that starts with 'F'.
  *
  * Public: mimefilt_qp_new(), mimefilt_crlf_new(). Objects are GObjects.
  */

@@ -3,7 +3,8 @@
  * mimeprep.h). GMime parses "Content-* headers + CRLF + body" as one part;
  * a spooled body is read through a file stream so that a large attachment
  * is never copied into memory. Leaves are re-encoded by hand-built filter
- * chains (decode, dos2unix for text, encode, From armour) rather than by
+ * chains (decode, then base64, or for text mimefilt's quoted-printable
+ * that also reads CRLF and armours From) rather than by
  * g_mime_object_encode(), which leaves parts labelled 7bit or binary alone
  * (STANDARDS.md §5). The result is written once, with CRLF, into a msgbuf.
  *
