@@ -1,8 +1,11 @@
 /*
- * archive.c - atomic copies of signed messages (see archive.h).
+ * archive.c - atomic copies of signed messages (see archive.h): an
+ * unnamed file (O_TMPFILE) linked into place once durable, or where that
+ * is not offered a named temporary file linked and removed.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +17,10 @@
 #include "archive.h"
 #include "util.h"
 
-/* Creates DIR/YYYY/MM/DD step by step; returns the day folder. */
+/* DIR/YYYY/MM/DD, created step by step when make; NULL with err set. */
 static char *
-archive_day_dir(const char *dir, const struct tm *tm, struct sbuf *err)
+archive_day_dir(const char *dir, const struct tm *tm, bool make,
+    struct sbuf *err)
 {
 	char *path = xstrdup(dir), *next;
 	int parts[3] = { tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday };
@@ -27,7 +31,7 @@ archive_day_dir(const char *dir, const struct tm *tm, struct sbuf *err)
 		    parts[i]);
 		free(path);
 		path = next;
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		if (make && mkdir(path, 0700) != 0 && errno != EEXIST) {
 			sbuf_printf(err, "mkdir %s: %s", path, strerror(errno));
 			free(path);
 			return NULL;
@@ -71,48 +75,105 @@ write_body(int fd, const struct msgbuf *body)
 	return r < 0 ? -1 : 0;
 }
 
+/* Writes header block, CRLF and body to fd and makes them durable. */
+static int
+write_copy(int fd, const char *headers, const struct msgbuf *body)
+{
+	if (fchmod(fd, 0600) != 0 ||
+	    write_full(fd, headers, strlen(headers)) != 0 ||
+	    write_full(fd, "\r\n", 2) != 0 || write_body(fd, body) != 0 ||
+	    fsync(fd) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The copy as an unnamed file in day (O_TMPFILE), fsync'ed, then given
+ * its name with linkat(): one directory change per message instead of a
+ * temporary name's creation, the link and the temporary's removal.
+ * 0 when stored; -1 with err set; 2 when day does not exist yet; 1 when
+ * the file system or /proc does not offer it (the caller takes the named
+ * temporary path).
+ */
+static int
+store_unnamed(const char *day, const char *final, const char *headers,
+    const struct msgbuf *body, struct sbuf *err)
+{
+	char proc[64];
+	int fd, r = -1;
+
+	if ((fd = open(day, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) == -1)
+		return errno == ENOENT ? 2 : 1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (write_copy(fd, headers, body) != 0)
+		sbuf_printf(err, "write %s: %s", final, strerror(errno));
+	/* Never replace an existing archive copy. */
+	else if (linkat(AT_FDCWD, proc, AT_FDCWD, final,
+	    AT_SYMLINK_FOLLOW) == 0)
+		r = 0;
+	else if (errno == EEXIST)
+		sbuf_printf(err, "link %s: %s", final, strerror(errno));
+	else
+		r = 1;	/* no /proc, or it is closed to us: again by name */
+	close(fd);
+	return r;
+}
+
+/* The copy through a named temporary file, linked to final. */
+static int
+store_named(const char *day, const char *qid, const char *final,
+    const char *headers, const struct msgbuf *body, struct sbuf *err)
+{
+	char *tmp = xasprintf("%s/.tmp.%s.XXXXXX", day, qid);
+	int fd, r = -1;
+
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		sbuf_printf(err, "create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (write_copy(fd, headers, body) != 0) {
+		sbuf_printf(err, "write %s: %s", tmp, strerror(errno));
+		close(fd);
+	} else if (close(fd) != 0)
+		sbuf_printf(err, "close %s: %s", tmp, strerror(errno));
+	/* Never replace an existing archive copy. */
+	else if (link(tmp, final) != 0)
+		sbuf_printf(err, "link %s: %s", final, strerror(errno));
+	else
+		r = 0;
+	unlink(tmp);
+	free(tmp);
+	return r;
+}
+
 int
 archive_store(const char *dir, time_t when, const char *queue_id,
     const char *message_id, const char *headers, const struct msgbuf *body,
     char **path_out, struct sbuf *err)
 {
 	char stamp[32], qid[64], mid[160];
-	char *day = NULL, *tmp = NULL, *final = NULL;
+	char *day = NULL, *final = NULL;
 	struct tm tm;
-	int fd = -1, dfd = -1, r = -1;
+	int dfd = -1, r = -1, s;
 
 	gmtime_r(&when, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	safe_copy(qid, sizeof(qid), queue_id);
 	safe_copy(mid, sizeof(mid), message_id);
-	if ((day = archive_day_dir(dir, &tm, err)) == NULL)
-		goto out;
+	/* the day folder is made when it is missing, not tried every time */
+	day = archive_day_dir(dir, &tm, false, err);
 	final = xasprintf("%s/%s_%s_%s.eml", day, stamp, qid, mid);
-	tmp = xasprintf("%s/.tmp.%s.XXXXXX", day, qid);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		sbuf_printf(err, "create %s: %s", tmp, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
+	if ((s = store_unnamed(day, final, headers, body, err)) == 2) {
+		free(day);
+		if ((day = archive_day_dir(dir, &tm, true, err)) == NULL)
+			goto out;
+		s = store_unnamed(day, final, headers, body, err);
 	}
-	if (fchmod(fd, 0600) != 0 ||
-	    write_full(fd, headers, strlen(headers)) != 0 ||
-	    write_full(fd, "\r\n", 2) != 0 || write_body(fd, body) != 0 ||
-	    fsync(fd) != 0) {
-		sbuf_printf(err, "write %s: %s", tmp, strerror(errno));
+	if (s == 1 || s == 2)
+		s = store_named(day, qid, final, headers, body, err);
+	if (s != 0)
 		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		sbuf_printf(err, "close %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	/* Never replace an existing archive copy. */
-	if (link(tmp, final) != 0) {
-		sbuf_printf(err, "link %s: %s", final, strerror(errno));
-		goto out;
-	}
 	if ((dfd = open(day, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(dfd) != 0) {
 		sbuf_printf(err, "fsync %s: %s", day, strerror(errno));
@@ -124,13 +185,8 @@ archive_store(const char *dir, time_t when, const char *queue_id,
 	}
 	r = 0;
 out:
-	if (fd != -1)
-		close(fd);
 	if (dfd != -1)
 		close(dfd);
-	if (tmp != NULL)
-		unlink(tmp);
-	free(tmp);
 	free(final);
 	free(day);
 	return r;

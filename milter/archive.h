@@ -3,9 +3,9 @@
  *
  * archive_store() writes header block + CRLF + body to
  * DIR/YYYY/MM/DD/YYYYMMDDTHHMMSSZ_QUEUEID_MESSAGEID.eml (Message-ID reduced
- * to safe characters), through a temporary file that is fsync'ed and then
- * renamed, and the folder fsync'ed: a crash leaves either the whole file or
- * none. Files are 0600 and folders 0700: segel's user alone reads
+ * to safe characters), through an unnamed (O_TMPFILE) or temporary file
+ * that is fsync'ed and then linked to that name, never replacing one, and
+ * the folder fsync'ed: a crash leaves either the whole file or none. Files are 0600 and folders 0700: segel's user alone reads
  * them (the MTA has the socket only, THREATS.md).
  */
 #ifndef SEGEL_ARCHIVE_H

@@ -1,16 +1,17 @@
 /*
  * mimeio.c - GMime plumbing for mimeprep (see mimeio.h): a write-only
  * stream that appends to a msgbuf (so a large signed entity spools to disk
- * instead of growing a GByteArray), a filter that armours "From " at line
- * starts as "=46rom " in quoted-printable output, writing an object with
- * CRLF into a msgbuf, and a stream over a msgbuf's bytes.
+ * instead of growing a GByteArray), writing an object with CRLF into a
+ * msgbuf, and a stream over a msgbuf's bytes. ("From " armour is done by
+ * the quoted-printable encoder, mimefilt.c.)
  *
- * Public: mimeio_out_new(), mimeio_out_error(), mimeio_from_new(),
+ * Public: mimeio_out_new(), mimeio_out_error(),
  * mimeio_has_8bit(), mimeio_write(), mimeio_msgbuf_stream(). Errors: a
  * failed append makes every later write fail and is kept for
  * mimeio_out_error().
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -155,119 +156,23 @@ mimeio_out_error(GMimeStream *s)
 	return ((MimeioOut *)s)->error;
 }
 
-/*
- * ---- a filter that armours "From " at line starts as "=46rom " ----
- * GMime's own (GMIME_FILTER_FROM_MODE_ARMOR) drops a last line shorter than
- * five bytes that starts with 'F' (a final "F\n" vanishes), so it is not used.
- */
-
-typedef struct {
-	GMimeFilter parent;
-	gboolean midline;	/* not at the start of a line */
-} MimeioFrom;
-
-typedef struct {
-	GMimeFilterClass parent_class;
-} MimeioFromClass;
-
-G_DEFINE_TYPE(MimeioFrom, mimeio_from, GMIME_TYPE_FILTER)
-
-static void
-mimeio_from_run(GMimeFilter *f, char *in, size_t len, size_t prespace,
-    char **out, size_t *outlen, size_t *outprespace, gboolean last)
-{
-	MimeioFrom *ff = (MimeioFrom *)f;
-	char *p = in, *end = in + len, *o, *nl;
-	size_t n;
-
-	g_mime_filter_set_size(f, len + (len / 5 + 1) * 2, FALSE);
-	o = f->outbuf;
-	while (p < end) {
-		n = (size_t)(end - p);
-		if (!ff->midline && n < 5 && !last && memchr(p, '\n', n) ==
-		    NULL && strncmp(p, "From ", n) == 0) {
-			g_mime_filter_backup(f, p, n);	/* maybe "From " */
-			break;
-		}
-		if (!ff->midline && n >= 5 && memcmp(p, "From ", 5) == 0) {
-			memcpy(o, "=46rom ", 7);
-			o += 7;
-			p += 5;
-			ff->midline = TRUE;
-			continue;
-		}
-		nl = memchr(p, '\n', n);
-		n = nl != NULL ? (size_t)(nl - p) + 1 : n;
-		memcpy(o, p, n);
-		o += n;
-		p += n;
-		ff->midline = nl == NULL;
-	}
-	(void)prespace;
-	*out = f->outbuf;
-	*outlen = (size_t)(o - f->outbuf);
-	*outprespace = f->outpre;
-}
-
-static void
-mimeio_from_filter(GMimeFilter *f, char *in, size_t len, size_t prespace,
-    char **out, size_t *outlen, size_t *outprespace)
-{
-	mimeio_from_run(f, in, len, prespace, out, outlen, outprespace,
-	    FALSE);
-}
-
-static void
-mimeio_from_complete(GMimeFilter *f, char *in, size_t len, size_t prespace,
-    char **out, size_t *outlen, size_t *outprespace)
-{
-	mimeio_from_run(f, in, len, prespace, out, outlen, outprespace,
-	    TRUE);
-}
-
-static void
-mimeio_from_reset(GMimeFilter *f)
-{
-	((MimeioFrom *)f)->midline = FALSE;
-}
-
-static GMimeFilter *
-mimeio_from_copy(GMimeFilter *f)
-{
-	(void)f;
-	return g_object_new(mimeio_from_get_type(), NULL);
-}
-
-static void
-mimeio_from_class_init(MimeioFromClass *klass)
-{
-	GMimeFilterClass *fc = GMIME_FILTER_CLASS(klass);
-
-	fc->copy = mimeio_from_copy;
-	fc->filter = mimeio_from_filter;
-	fc->complete = mimeio_from_complete;
-	fc->reset = mimeio_from_reset;
-}
-
-static void
-mimeio_from_init(MimeioFrom *ff)
-{
-	ff->midline = FALSE;
-}
-
-GMimeFilter *
-mimeio_from_new(void)
-{
-	return g_object_new(mimeio_from_get_type(), NULL);
-}
-
+/* Eight octets at a time: this runs over every visible text part. */
 bool
 mimeio_has_8bit(const void *p, size_t n)
 {
 	const unsigned char *c = p;
-	size_t i;
+	uint64_t w, acc = 0;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++)
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, c + i, 8);
+		acc |= w;
+		if ((i & 511) == 0 && (acc & 0x8080808080808080ULL) != 0)
+			return true;
+	}
+	if ((acc & 0x8080808080808080ULL) != 0)
+		return true;
+	for (; i < n; i++)
 		if (c[i] & 0x80)
 			return true;
 	return false;

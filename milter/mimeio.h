@@ -1,6 +1,6 @@
 /*
- * mimeio.h - GMime plumbing for mimeprep: a stream into a msgbuf, a
- * "From " armouring filter, CRLF serialization. Objects are plain
+ * mimeio.h - GMime plumbing for mimeprep: a stream into a msgbuf, CRLF
+ * serialization. Objects are plain
  * GObjects: g_object_unref().
  */
 #ifndef SEGEL_MIMEIO_H
@@ -18,13 +18,6 @@
 GMimeStream *mimeio_out_new(struct msgbuf *mb);
 /* 0, or the errno of the first append that failed. */
 int mimeio_out_error(GMimeStream *);
-
-/*
- * "From " at the start of a line becomes "=46rom " (for quoted-printable
- * output). GMime's own GMIME_FILTER_FROM_MODE_ARMOR drops a last line
- * shorter than five octets that starts with 'F', so it is not used.
- */
-GMimeFilter *mimeio_from_new(void);
 
 bool mimeio_has_8bit(const void *, size_t);
 

@@ -3,7 +3,8 @@
  * mimeprep.h). GMime parses "Content-* headers + CRLF + body" as one part;
  * a spooled body is read through a file stream so that a large attachment
  * is never copied into memory. Leaves are re-encoded by hand-built filter
- * chains (decode, dos2unix for text, encode, From armour) rather than by
+ * chains (decode, then base64, or for text mimefilt's quoted-printable
+ * that also reads CRLF and armours From) rather than by
  * g_mime_object_encode(), which leaves parts labelled 7bit or binary alone
  * (STANDARDS.md §5). The result is written once, with CRLF, into a msgbuf.
  *
@@ -19,6 +20,7 @@
 #include <gmime/gmime.h>
 
 #include "footer.h"
+#include "mimefilt.h"
 #include "mimefix.h"
 #include "mimeio.h"
 #include "hp.h"
@@ -125,9 +127,10 @@ filter_add(GMimeStream *fs, GMimeFilter *f)
 	g_object_unref(f);
 }
 
-/* The part's content decoded (and, for text, with LF line ends); new ref. */
+/* The part's content decoded, line ends as they are (mimefilt_qp reads
+ * CRLF and LF alike); new ref. */
 static GMimeStream *
-leaf_decoded_stream(GMimePart *part, bool text)
+leaf_decoded_stream(GMimePart *part)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
 	GMimeStream *raw = g_mime_data_wrapper_get_stream(w);
@@ -140,12 +143,10 @@ leaf_decoded_stream(GMimePart *part, bool text)
 	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 	    enc == GMIME_CONTENT_ENCODING_UUENCODE)
 		filter_add(fs, g_mime_filter_basic_new(enc, FALSE));
-	if (text)
-		filter_add(fs, g_mime_filter_dos2unix_new(FALSE));
 	return fs;
 }
 
-/* Makes decoded (LF line ends for text) the part's content, encoded. */
+/* Makes decoded the part's content, encoded (text: LF line ends). */
 static void
 leaf_set_encoded(GMimePart *part, GMimeStream *decoded, bool text)
 {
@@ -155,9 +156,9 @@ leaf_set_encoded(GMimePart *part, GMimeStream *decoded, bool text)
 	GMimeStream *fs = g_mime_stream_filter_new(decoded);
 	GMimeDataWrapper *w;
 
-	filter_add(fs, g_mime_filter_basic_new(target, TRUE));
-	if (text)	/* "From " at a line start becomes "=46rom " */
-		filter_add(fs, mimeio_from_new());
+	/* for text: quoted-printable, "From " at a line start "=46rom " */
+	filter_add(fs, text ? mimefilt_qp_new() :
+	    g_mime_filter_basic_new(target, TRUE));
 	w = g_mime_data_wrapper_new_with_stream(fs, target);
 	g_mime_part_set_content(part, w);
 	g_mime_part_set_content_encoding(part, target);
@@ -196,7 +197,7 @@ leaf_footer(GMimePart *part, const char *footer, struct sbuf *err)
 	const char *cs = g_mime_object_get_content_type_parameter(o,
 	    "charset");
 	bool wide = charset_is_wide(cs);
-	GMimeStream *dec = leaf_decoded_stream(part, !wide);
+	GMimeStream *dec = leaf_decoded_stream(part);
 	GMimeStream *mem = g_mime_stream_mem_new();
 	GByteArray *text = g_mime_stream_mem_get_byte_array(
 	    GMIME_STREAM_MEM(mem));
@@ -245,7 +246,7 @@ prep_leaf(GMimePart *part, const char *footer, bool visible,
 	    GMIME_CONTENT_ENCODING_BASE64 &&
 	    base64_is_clean(g_mime_data_wrapper_get_stream(w)))
 		return 0;	/* keep the original bytes */
-	dec = leaf_decoded_stream(part, text);
+	dec = leaf_decoded_stream(part);
 	leaf_set_encoded(part, dec, text);
 	g_object_unref(dec);
 	return 0;

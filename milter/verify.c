@@ -177,17 +177,20 @@ verify_mapbio(const char *p, size_t n)
 static BIO *
 canon_bio(const char *p, size_t n, char **copy, int mapped)
 {
-	size_t i, j, lfs = 0, dropped = 0;
+	size_t i, j, e, lfs = 0;
+	const char *s, *nl;
 	char *q;
 
 	*copy = NULL;
-	for (i = 0; i < n; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			lfs++;
-		if (mapped && i - dropped >= VMIME_DROP_STEP) {
-			vmime_drop(p + dropped, p + i);
-			dropped = i;
-		}
+	/* count bare LFs with memchr, a mapped body dropped step by step */
+	for (i = 0; i < n; i = e) {
+		e = n - i > VMIME_DROP_STEP ? i + VMIME_DROP_STEP : n;
+		for (s = p + i; (nl = memchr(s, '\n', (size_t)(p + e - s))) !=
+		    NULL; s = nl + 1)
+			if (nl == p || nl[-1] != '\r')
+				lfs++;
+		if (mapped && e < n)
+			vmime_drop(p + i, p + e);
 	}
 	if (n + lfs > INT_MAX)
 		return NULL;

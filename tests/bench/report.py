@@ -383,43 +383,48 @@ for k, label in (("sign50", "signing"), ("verify50", "verifying")):
             label, mb, verdict(mb < 64 and "NOT" not in r.get("check", ""), "%.1f MB" % mb)))
 w("")
 
-# ------------------------------------------------------------ goals of issue 16
-w("## Goals (issue 16): close to the floor of a libmilter milter")
+# ------------------------------------------------------------ goals, issue 16
+w("## Goals (issue 16: close to the floor of a libmilter milter)")
 w("")
-w("Ratios of this run. The null milter (negotiating as segel does) is the floor any libmilter "
-  "milter reaches here. Verifying is sent from the partner-signed files (smtp-source -F), the "
-  "null milter from generated ones (-l): its ratio is therefore taken against each case's own "
-  "no-milter baseline, (verify / no milter -F) / (null / no milter -l). OpenDKIM is measured "
-  "signing only; verifying is set against it as the same work-per-message yardstick.")
+w("Against the null milter negotiating as segel does. Verifying sends other files "
+  "(the partner-signed ones, `smtp-source -F`), so its rates are first divided by "
+  "their own baseline (no milter with the same files) and the null milter's and "
+  "OpenDKIM's by theirs (`smtp-source -l`). The last column is the null milter "
+  "against the same bar: where it is short of it, no libmilter milter reaches it.")
 w("")
-w("| goal | measured | verdict |")
-w("|---|---|---|")
+w("| goal | measured | verdict | the null milter, same measure |")
+w("|---|---|---|---|")
 for size in sizes:
-    nl, n, nf, o = (med("null", size, "mps"), med("none", size, "mps"), med("none-F", size, "mps"),
-                    med("opendkim", size, "mps"))
-    for case, base in (("sign", n), ("verify", nf)):
-        s = med(case, size, "mps")
-        lab = "signing" if case == "sign" else "verifying"
-        if s and nl and base and n:
-            r = (s / base) / (nl / n)
-            w("| %s ≥ 0.85 × the null milter, %s | %.2f × | %s |" % (
-                lab, kb(size), r, verdict(r >= 0.85, "%.0f%% short" % ((0.85 - r) / 0.85 * 100))))
-        if s and o:
-            r = s / o
-            w("| %s ≥ 1.5 × OpenDKIM, %s | %.2f × (%.0f vs %.0f msg/s) | %s |" % (
-                lab, kb(size), r, s, o, verdict(r >= 1.5, "%.0f%% short" % ((1.5 - r) / 1.5 * 100))))
-ls = loops.get("sign m10240.eml")
-nc = med("null", "10240", "cpu_ms")
-for case, lab in (("sign", "signing"), ("verify", "verifying")):
-    c10, c100 = med(case, "10240", "cpu_ms"), med(case, "102400", "cpu_ms")
-    if case == "sign" and c10 and nc and ls:
-        lim = nc + 2 * ls
-        w("| segel CPU, %s 10 KB ≤ null milter + 2 × smime_sign() | %.3f ms vs %.3f + 2 × %.3f = %.3f ms | %s |" % (
-            lab, c10, nc, ls, lim, verdict(c10 <= lim, "%.0f%% over" % ((c10 - lim) / lim * 100))))
-    if c10 and c100:
-        r = c100 / c10
-        w("| segel CPU, %s 100 KB ≤ 1.5 × 10 KB | %.3f / %.3f ms = %.2f × | %s |" % (
-            lab, c100, c10, r, verdict(r <= 1.5, "%.0f%% over" % ((r - 1.5) / 1.5 * 100))))
+    n, nf = med("none", size, "mps"), med("none-F", size, "mps")
+    nl, o = med("null", size, "mps"), med("opendkim", size, "mps")
+    for case, base, label in (("sign", n, "signing"), ("verify", nf, "verifying")):
+        x = med(case, size, "mps")
+        if not (x and base and n and nl):
+            continue
+        rel = (x / base) / (nl / n)
+        w("| %s ≥ 0.85 × null milter, %s | %.2f × (%.0f msg/s, %.2f × its baseline; null %.2f ×) | %s | 1 |" % (
+            label, kb(size), rel, x, x / base, nl / n,
+            verdict(rel >= 0.85, "%.0f%% short of 0.85 ×" % ((0.85 - rel) / 0.85 * 100))))
+        if o:
+            rel = (x / base) / (o / n)
+            w("| %s ≥ 1.5 × OpenDKIM, %s | %.2f × | %s | %.2f × |" % (
+                label, kb(size), rel,
+                verdict(rel >= 1.5, "%.0f%% short of 1.5 ×" % ((1.5 - rel) / 1.5 * 100)),
+                nl / o))
+c10, nc10 = med("sign", "10240", "cpu_ms"), med("null", "10240", "cpu_ms")
+ls10 = loops.get("sign " + "m10240.eml")
+if c10 and nc10 and ls10:
+    lim = nc10 + 2 * ls10
+    w("| segel CPU per 10 KB signed ≤ null milter + 2 × smime_sign() | %.3f ms (limit %.3f + 2 × %.3f = %.3f ms) | %s | %.3f ms |" % (
+        c10, nc10, ls10, lim, verdict(c10 <= lim, "%.0f%% over" % ((c10 - lim) / lim * 100)), nc10))
+for case, label in (("sign", "signed"), ("verify", "verified")):
+    a, b = med(case, "10240", "cpu_ms"), med(case, "102400", "cpu_ms")
+    na, nb = med("null", "10240", "cpu_ms"), med("null", "102400", "cpu_ms")
+    if a and b:
+        r = b / a
+        w("| segel CPU per 100 KB %s ≤ 1.5 × 10 KB | %.3f ms = %.2f × %.3f ms | %s | %s |" % (
+            label, b, r, a, verdict(r <= 1.5, "%.2f ×" % r),
+            floor(na and nb and nb / na, "%.2f ×")))
 w("")
 
 # ------------------------------------------------------------ profiles

@@ -240,6 +240,15 @@ sm_harness_start() {
 	fi
 	[ -d /usr/lib/sasl2 ] || { _h_say "no /usr/lib/sasl2 (libsasl2-2; make deps)"; return 1; }
 	command -v m4 >/dev/null || { _h_say "m4 missing (make deps)"; return 1; }
+	# Sendmail's SASL file is shown to it alone, in a mount namespace whose
+	# mounts do not propagate back (see _sm). Where that namespace cannot be
+	# made (a chroot, whose / is not a mount point: "cannot change root
+	# filesystem propagation"; a container without CAP_SYS_ADMIN), a bind
+	# mount would reach the machine's own /usr/lib/sasl2: not done (3).
+	if ! SM_NS_ERR=$(unshare --uts --mount --propagation private true 2>&1); then
+		export SM_NS_ERR
+		return 3
+	fi
 	harness_start || return 1
 	# Sendmail stops first, while $H is still there
 	trap '_h_exit_rc=$?; sm_stop; harness_stop; _h_prev_exit' EXIT
