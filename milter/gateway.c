@@ -171,6 +171,32 @@ sign_hdrs_add(char *hdrs, const char *name, const char *value)
 }
 
 /*
+ * The archive copy of a message as it leaves (hdrs, body), named with the
+ * SHA-256 of its bytes in *ax for its audit record (*apath: caller frees;
+ * asha holds the hex). 0, or -1 after the tempfail is planned.
+ */
+static int
+archive_copy(const struct conf *c, const char *qid, const struct msgctx *m,
+    const char *hdrs, const struct msgbuf *body, char **apath,
+    char asha[65], struct audit_extra *ax, struct plan *p)
+{
+	struct sbuf err;
+
+	sbuf_init(&err);
+	if (archive_store(c->archive_dir, time(NULL), qid, m->message_id, hdrs,
+	    body, apath, &err) != 0 || archive_sha256(*apath, asha, &err) != 0) {
+		log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
+		plan_internal(p, c, "archive failed", true);
+		sbuf_free(&err);
+		return -1;
+	}
+	ax->archive = archive_relative(c->archive_dir, *apath);
+	ax->archive_sha256 = asha;
+	sbuf_free(&err);
+	return 0;
+}
+
+/*
  * Date versus signingTime (sigtime.h): sets *no_time when the signature
  * must go without signingTime; returns the Date to add (now, the moment
  * of signingTime) or NULL. Caller frees.
@@ -260,15 +286,9 @@ do_sign(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 		hdrs = msgctx_signed_headers(m, out.content_type);
 		if (date != NULL)
 			hdrs = sign_hdrs_add(hdrs, "Date", date);
-		if (archive_store(c->archive_dir, time(NULL), qid, m->message_id,
-		    hdrs, out.body, &apath, &err) != 0 ||
-		    archive_sha256(apath, asha, &err) != 0) {
-			log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
-			plan_internal(p, c, "archive failed", true);
+		if (archive_copy(c, qid, m, hdrs, out.body, &apath, asha, &ax,
+		    p) != 0)
 			goto out;
-		}
-		ax.archive = archive_relative(c->archive_dir, apath);
-		ax.archive_sha256 = asha;
 	}
 	if (audit_rec_ext(rt, "sign", qid, m, p->role, f, e->serial_hex,
 	    "signed", NULL, client, e->unit, &ax) != 0) {
@@ -474,18 +494,9 @@ do_checked(struct runtime *rt, const struct sess_facts *f, struct msgctx *m,
 			log_msg(LOG_ERR, "%s: audit log write failed: %m", qid);
 		goto out;
 	}
-	if (c->archive_dir != NULL) {
-		if (archive_store(c->archive_dir, time(NULL), qid,
-		    m->message_id, m->headers.s ? m->headers.s : "", m->body,
-		    &apath, &err) != 0 ||
-		    archive_sha256(apath, asha, &err) != 0) {
-			log_msg(LOG_ERR, "%s: archive: %s", qid, err.s);
-			plan_internal(p, c, "archive failed", true);
-			goto out;
-		}
-		ax.archive = archive_relative(c->archive_dir, apath);
-		ax.archive_sha256 = asha;
-	}
+	if (c->archive_dir != NULL && archive_copy(c, qid, m, m->headers.s ?
+	    m->headers.s : "", m->body, &apath, asha, &ax, p) != 0)
+		goto out;
 	if (audit_rec_ext(rt, enc ? "pass" : "check", qid, m, p->role, f,
 	    o.serial, enc ? "encrypted" : "checked", o.reason, client, o.unit,
 	    &ax) != 0) {
